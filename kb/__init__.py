@@ -1,0 +1,3 @@
+"""ZhifaKB (执法知库): the domain core. Never imports streamlit."""
+
+__version__ = "0.1.0"

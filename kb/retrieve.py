@@ -1,0 +1,151 @@
+"""Retrieval: explicit references first, then hybrid dense + sparse search fused in Qdrant.
+
+The order of work for a question:
+1. normalise it (full-width digits, white space, length cap);
+2. look for explicit references (「处罚法第三十三条」) and fetch those provisions directly;
+3. if a document is named without an article (「处罚法 听证」), search inside it;
+4. otherwise hybrid search: the e5 query vector and jieba terms, fused by RRF (or DBSF)
+   with weights from configuration, filtered to live chunks and the caller's filters.
+Non-current versions are ranked slightly lower but never hidden; every hit carries its
+version and status so the answer can say which version it cites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kb.aliases import aliases_for
+from kb.config import Settings
+from kb.embed import Embedder, load_embedder
+from kb.library import DocumentInfo, list_documents
+from kb.model import Hit
+from kb.query import Reference, find_references, normalize_query, remainder
+from kb.sparse import add_terms, query_vector
+from kb.store import Fusion, Match, VectorStore, Where, open_store
+
+# A superseded version ranks below the version in force, never out of the results.
+NON_CURRENT_PENALTY = 0.85
+MODES = ("hybrid", "dense", "sparse")
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    references: list[Reference] = field(default_factory=list)
+    scoped_to: list[str] = field(default_factory=list)  # doc keys the search was limited to
+
+
+def hit_from_match(m: Match, score: float | None = None) -> Hit:
+    p = m.payload
+    return Hit(
+        chunk_key=p.get("chunk_key", ""), doc_key=p.get("doc_key", ""), path=p.get("path", ""),
+        title=p.get("title", ""), short_title=p.get("short_title", ""), doc_type=p.get("doc_type", ""),
+        status=p.get("status", "unknown"), version=p.get("version", ""), breadcrumb=p.get("breadcrumb", ""),
+        text=p.get("text", ""), score=m.score if score is None else score,
+        start=int(p.get("start", 0)), end=int(p.get("end", 0)), payload=p,
+    )
+
+
+class Retriever:
+    """Search the knowledge base. One per process: it holds the model and the store."""
+
+    def __init__(self, settings: Settings, store: VectorStore | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or open_store(settings)
+        self.embedder = embedder or load_embedder(settings)
+        self.fusion = Fusion(settings.fusion, settings.rrf_k, settings.dense_weight,
+                             settings.sparse_weight, settings.prefetch_limit)
+        self.reload_names()
+
+    def reload_names(self) -> None:
+        """Refresh the name → document map after documents are added or removed."""
+        self.documents: list[DocumentInfo] = list_documents(self.store)
+        self._by_name: dict[str, list[DocumentInfo]] = {}
+        for doc in self.documents:
+            for name in aliases_for(doc.title, doc.short_title) + list(doc.payload.get("aliases", [])):
+                self._by_name.setdefault(name, []).append(doc)
+        self._current_titles = {d.title for d in self.documents if d.status == "current"}
+        add_terms(self._by_name)
+
+    # -- public --------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, doc_types: list[str] | None = None,
+               statuses: list[str] | None = None, mode: str = "hybrid") -> SearchResult:
+        """The ``k`` best provisions for ``query``; see the module docstring for the steps."""
+        q = normalize_query(query)
+        if not q:
+            return SearchResult(q, [])
+        where: Where = {"record": "chunk", "state": "live"}
+        if doc_types:
+            where["doc_type"] = list(doc_types)
+        if statuses:
+            where["status"] = list(statuses)
+        refs = find_references(q, list(self._by_name))
+        direct: list[Hit] = []
+        for ref in refs:
+            if ref.article:
+                direct.extend(self._lookup(ref, where))
+        rest = remainder(q, refs)
+        scoped = [d.key for ref in refs if not ref.article for d in self._docs_for(ref.name)]
+        hits = list(direct)
+        if len(hits) < k and (rest or not refs):
+            scope = dict(where)
+            if scoped and rest:
+                scope["doc_key"] = scoped
+            found = self._vector_search(rest or q, k + len(hits), scope, mode)
+            seen = {h.chunk_key for h in hits}
+            hits.extend(h for h in found if h.chunk_key not in seen)
+        return SearchResult(q, hits[:k], refs, scoped if rest else [])
+
+    def provision(self, doc_key: str, path: str) -> list[Hit]:
+        """All chunks (parts) of one provision, in order."""
+        matches = self.store.scroll({"record": "chunk", "state": "live", "doc_key": doc_key, "path": path})
+        return [hit_from_match(m, 1.0) for m in sorted(matches, key=lambda m: m.payload.get("part", 0))]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()
+
+    # -- internals -----------------------------------------------------------------------
+    def _docs_for(self, name: str) -> list[DocumentInfo]:
+        docs = self._by_name.get(name, [])
+        current = [d for d in docs if d.status == "current"]
+        return current or docs
+
+    def _lookup(self, ref: Reference, where: Where) -> list[Hit]:
+        for doc in sorted(self._docs_for(ref.name), key=lambda d: d.version, reverse=True):
+            scope = {**where, "doc_key": doc.key, "path": ref.article}
+            matches = self.store.scroll(scope)
+            if matches:
+                ordered = sorted(matches, key=lambda m: m.payload.get("part", 0))
+                return [hit_from_match(m, 1.0) for m in ordered]
+        return []
+
+    def _vector_search(self, text: str, k: int, where: Where, mode: str) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        dense = self.embed_query(text) if mode in {"hybrid", "dense"} else None
+        sparse = query_vector(text) if mode in {"hybrid", "sparse"} else None
+        if mode == "sparse" and not sparse[0]:
+            return []
+        fetch = k * 3
+        matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
+        hits = [hit_from_match(m) for m in matches]
+        for h in hits:
+            if h.status != "current" and h.title in self._current_titles:
+                h.score *= NON_CURRENT_PENALTY  # another version of this title is in force
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return _one_per_provision(hits)[:k]
+
+
+def _one_per_provision(hits: list[Hit]) -> list[Hit]:
+    """Results are provisions, not chunks: when several parts of one long article match,
+    keep the best-scoring part so the others do not crowd out different articles."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for h in hits:
+        key = (h.doc_key, h.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out

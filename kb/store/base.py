@@ -1,0 +1,78 @@
+"""The vector-store interface both backends implement, and the shapes they exchange.
+
+Schema (the same on Qdrant Edge and a Qdrant server): a named dense vector ``dense``
+(cosine) and a sparse vector ``bm25`` with Qdrant's IDF modifier; payload as written by
+:mod:`ingest.pipeline`. Filters are plain dicts ``{field: value | [values]}`` so callers
+never touch a backend's filter classes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+DENSE = "dense"
+SPARSE = "bm25"
+KEYWORD_FIELDS = ("record", "doc_key", "state", "doc_type", "status", "ingest_hash", "path", "short_title")
+_NAMESPACE = uuid.UUID("6f1c3c2e-6a59-4bd6-9c55-1d0b7c1f2a10")
+
+Where = dict[str, str | list[str]]
+
+
+def point_id(*parts: str) -> str:
+    """Deterministic UUID: the same provision text always lands on the same point."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+@dataclass
+class StoredPoint:
+    id: str
+    payload: dict[str, Any]
+    dense: list[float] | None = None
+    sparse: tuple[list[int], list[float]] | None = None
+
+
+@dataclass
+class Match:
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How dense and sparse candidates are combined inside Qdrant."""
+
+    method: str = "rrf"  # rrf | dbsf
+    k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    prefetch_limit: int = 50
+
+
+class VectorStore(Protocol):
+    """What the rest of the system may ask of a vector store."""
+
+    def ensure_schema(self, dim: int) -> None:
+        """Create the collection/shard if missing; fail clearly on a dimension mismatch."""
+
+    def upsert(self, points: list[StoredPoint]) -> None: ...
+
+    def set_payload(self, where: Where, payload: dict[str, Any], where_not: Where | None = None) -> None: ...
+
+    def delete(self, where: Where, where_not: Where | None = None) -> None: ...
+
+    def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
+              limit: int, where: Where | None = None, fusion: Fusion | None = None) -> list[Match]:
+        """Dense-only, sparse-only, or hybrid (both given) search."""
+
+    def get(self, ids: list[str]) -> list[Match]: ...
+
+    def scroll(self, where: Where, limit: int | None = None) -> list[Match]: ...
+
+    def count(self, where: Where | None = None) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

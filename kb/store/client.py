@@ -1,0 +1,148 @@
+"""Qdrant through qdrant-client: a server or cluster (``KB_QDRANT_URL=http://…``), or the
+client's local mode (``:memory:`` / ``local:<path>``) which runs the same code path in tests
+without a server. Same schema and payload as :mod:`kb.store.edge`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from kb.errors import StoreError
+from kb.store.base import DENSE, KEYWORD_FIELDS, SPARSE, Fusion, Match, StoredPoint, Where
+
+
+class ClientStore:
+    """One collection on a Qdrant server (or in qdrant-client's local mode)."""
+
+    def __init__(self, url: str, collection: str, api_key: str = "") -> None:
+        self.collection = collection
+        self._local = url == ":memory:" or url.startswith("local:")
+        try:
+            if url == ":memory:":
+                self.client = QdrantClient(location=":memory:")
+            elif url.startswith("local:"):
+                self.client = QdrantClient(path=url.removeprefix("local:"))
+            else:
+                self.client = QdrantClient(url=url, api_key=api_key or None, timeout=30)
+            self._exists = self.client.collection_exists(collection)
+        except (ResponseHandlingException, UnexpectedResponse, OSError, RuntimeError) as exc:
+            raise StoreError(f"cannot reach Qdrant at {url}: {exc}; check KB_QDRANT_URL") from exc
+
+    @property
+    def exists(self) -> bool:
+        return self._exists
+
+    def ensure_schema(self, dim: int) -> None:
+        if self._exists:
+            info = self.client.get_collection(self.collection)
+            vectors = info.config.params.vectors
+            size = vectors[DENSE].size if isinstance(vectors, dict) else None
+            if size != dim:
+                raise StoreError(
+                    f"collection {self.collection} holds {size}-dim vectors but the embedder makes "
+                    f"{dim}-dim ones; set KB_COLLECTION to a new name"
+                )
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        for name in KEYWORD_FIELDS if not self._local else ():  # local mode has no payload indexes
+            self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
+        self._exists = True
+
+    def upsert(self, points: list[StoredPoint]) -> None:
+        if not points:
+            return
+        structs = []
+        for p in points:
+            vector: dict[str, Any] = {}
+            if p.dense is not None:
+                vector[DENSE] = [float(x) for x in p.dense]
+            if p.sparse is not None and p.sparse[0]:
+                vector[SPARSE] = models.SparseVector(indices=list(p.sparse[0]), values=list(p.sparse[1]))
+            structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
+        self.client.upsert(self.collection, structs, wait=True)
+
+    def set_payload(self, where: Where, payload: dict[str, Any], where_not: Where | None = None) -> None:
+        self.client.set_payload(self.collection, payload, points=_filter(where, where_not), wait=True)
+
+    def delete(self, where: Where, where_not: Where | None = None) -> None:
+        self.client.delete(self.collection, points_selector=models.FilterSelector(filter=_filter(where, where_not)),
+                           wait=True)
+
+    def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
+              limit: int, where: Where | None = None, fusion: Fusion | None = None) -> list[Match]:
+        if not self._exists:
+            return []
+        flt = _filter(where) if where else None
+        fusion = fusion or Fusion()
+        dense_q = [float(x) for x in dense] if dense is not None else None
+        sparse_q = (models.SparseVector(indices=list(sparse[0]), values=list(sparse[1]))
+                    if sparse is not None and sparse[0] else None)
+        if dense_q is not None and sparse_q is not None:
+            weights = [fusion.dense_weight, fusion.sparse_weight]
+            method: Any = (models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=weights))
+                           if fusion.method == "rrf" else models.FusionQuery(fusion=models.Fusion.DBSF))
+            result = self.client.query_points(
+                self.collection,
+                prefetch=[models.Prefetch(query=dense_q, using=DENSE, limit=fusion.prefetch_limit, filter=flt),
+                          models.Prefetch(query=sparse_q, using=SPARSE, limit=fusion.prefetch_limit, filter=flt)],
+                query=method, query_filter=flt, limit=limit, with_payload=True)
+        elif dense_q is not None:
+            result = self.client.query_points(self.collection, query=dense_q, using=DENSE, query_filter=flt,
+                                              limit=limit, with_payload=True)
+        elif sparse_q is not None:
+            result = self.client.query_points(self.collection, query=sparse_q, using=SPARSE, query_filter=flt,
+                                              limit=limit, with_payload=True)
+        else:
+            return []
+        return [Match(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+
+    def get(self, ids: list[str]) -> list[Match]:
+        if not self._exists or not ids:
+            return []
+        return [Match(str(r.id), 0.0, dict(r.payload or {}))
+                for r in self.client.retrieve(self.collection, ids, with_payload=True)]
+
+    def scroll(self, where: Where, limit: int | None = None) -> list[Match]:
+        if not self._exists:
+            return []
+        out: list[Match] = []
+        offset = None
+        while True:
+            page = 1000 if limit is None else min(1000, limit - len(out))
+            records, offset = self.client.scroll(self.collection, scroll_filter=_filter(where), limit=page,
+                                                 offset=offset, with_payload=True)
+            out.extend(Match(str(r.id), 0.0, dict(r.payload or {})) for r in records)
+            if offset is None or (limit is not None and len(out) >= limit):
+                return out
+
+    def count(self, where: Where | None = None) -> int:
+        if not self._exists:
+            return 0
+        return int(self.client.count(self.collection, count_filter=_filter(where) if where else None,
+                                     exact=True).count)
+
+    def flush(self) -> None:
+        """Writes are sent with wait=True; nothing is buffered client-side."""
+
+    def optimize(self) -> None:
+        """The server optimises in the background."""
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _conditions(where: Where) -> list[models.FieldCondition]:
+    return [models.FieldCondition(key=k, match=models.MatchAny(any=list(v)) if isinstance(v, list)
+                                  else models.MatchValue(value=v)) for k, v in where.items()]
+
+
+def _filter(where: Where | None, where_not: Where | None = None) -> models.Filter:
+    return models.Filter(must=_conditions(where or {}) or None,
+                         must_not=_conditions(where_not) if where_not else None)

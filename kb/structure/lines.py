@@ -1,0 +1,31 @@
+"""Split a document text into lines with their offsets.
+
+Every parser works on these, so every provision's span is an exact slice of the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Line:
+    """One paragraph of the text: ``text == source[start:end]`` (no newline)."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split_lines(text: str) -> list[Line]:
+    """Non-empty lines, stripped, with offsets of the stripped content."""
+    lines: list[Line] = []
+    pos = 0
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        if stripped:
+            lead = len(raw) - len(raw.lstrip())
+            start = pos + lead
+            lines.append(Line(stripped, start, start + len(stripped)))
+        pos += len(raw) + 1
+    return lines

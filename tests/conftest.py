@@ -1,0 +1,80 @@
+"""Shared fixtures. Tests read the real corpora by path (never copies) and use the real
+embedding model and real Qdrant stores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared"))
+SAMPLE = SHARED / "corpus" / "sample"
+NATIONAL = SHARED / "corpus" / "national"
+
+
+def sample(name: str) -> Path:
+    path = SAMPLE / name
+    if not path.exists():
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    return path
+
+
+def national(rel: str) -> Path:
+    path = NATIONAL / rel
+    if not path.exists():
+        pytest.skip(f"national corpus not found at {NATIONAL}")
+    return path
+
+
+# Passage vectors are cached across test runs (and shared by every test's store), so a
+# rerun does not pay for embedding again; CI starts empty and fills it once.
+EMBED_CACHE = ROOT / ".cache" / "test-embeddings.sqlite"
+
+SMALL_SET = (
+    "law_xingzheng-chufa-fa_2021.md",
+    "law_xingzheng-qiangzhi-fa_2011.md",
+    "plan_liaozhengbanfa-2023-18_tisheng-xingzheng-zhifa-zhiliang.md",
+    "case_spc-xingzheng-xieyi-dianxing-anli-pi2_01-zhongshan.md",
+    "reg_fakuan-jueding-yu-fakuan-shoujiao-fenli-shishi-banfa_1997.md",
+)
+
+
+def make_settings(tmp: Path, **overrides):
+    from kb.config import load_settings
+
+    overrides.setdefault("embed_cache", str(EMBED_CACHE))
+    return load_settings(config_file=tmp / "absent.toml", data_dir=tmp, **overrides)
+
+
+@pytest.fixture(scope="session")
+def small_kb(tmp_path_factory):
+    """An Edge store holding five sample documents (laws, plan, case, regulation)."""
+    from ingest.pipeline import Ingestor
+
+    if not SAMPLE.exists():
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    tmp = tmp_path_factory.mktemp("small_kb")
+    settings = make_settings(tmp)
+    ingestor = Ingestor(settings)
+    report = ingestor.ingest([SAMPLE / n for n in SMALL_SET])
+    ingestor.close()
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sample_kb(tmp_path_factory):
+    """An Edge store holding the whole sample corpus (39 documents)."""
+    from ingest.pipeline import Ingestor
+
+    if not SAMPLE.exists():
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    tmp = tmp_path_factory.mktemp("sample_kb")
+    settings = make_settings(tmp)
+    ingestor = Ingestor(settings)
+    report = ingestor.ingest([SAMPLE])
+    ingestor.close()
+    assert not report.failed, report.failed
+    return settings
