@@ -11,9 +11,13 @@ fi
 stamp=.venv/.zhifakb-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # torch first and pinned: the CPU build on this machine; unpinned it pulls GBs of CUDA.
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  log=.venv/install.log
+  echo "installing dependencies into .venv (first run takes a few minutes; log: $log)"
+  {
+    .venv/bin/python -m pip install --upgrade pip &&
+    # torch first and pinned: the CPU build on this machine; unpinned it pulls GBs of CUDA.
+    .venv/bin/python -m pip install "torch==2.13.0" &&
+    .venv/bin/python -m pip install -e ".[dev]"
+  } >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "install failed; see $log" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
