@@ -139,3 +139,23 @@ def _cn_range(a: int, b: int) -> list[str]:
     from kb.numerals import int_to_cn
 
     return [int_to_cn(n) for n in range(a, b + 1)]
+
+
+def test_source_typos_and_run_on_articles_are_repaired():
+    """Real defects in the national corpus: 「第一百二十八 条」, 「笫五十四条」, and articles
+    run together on one line (「…制定本规则。 第二条 凡…」)."""
+    for rel in ("诉讼与非诉讼程序法/刑事诉讼法(2018-10-26).md", "民法商法/农民专业合作社法(2017-12-27).md",
+                "行政法规/飞行基本规则(2007-10-18).md"):
+        src = load(national(rel))
+        arts = articles(parse_structure(src.text, "law").roots)
+        assert _contiguous(arts), rel
+        for a in arts:  # every article still starts at its own label
+            assert src.text[a.start:a.end].lstrip("笫第").strip()
+
+
+def test_run_on_split_keeps_offsets():
+    text = "某规则\n第一条 为了规范，制定本规则。 第二条 凡在境内的，遵守本规则。\n第三条 本规则自公布之日起施行。"
+    arts = articles(parse_structure(text, "rule").roots)
+    assert [a.label for a in arts] == ["第一条", "第二条", "第三条"]
+    assert text[arts[1].start:arts[1].end] == "第二条 凡在境内的，遵守本规则。"
+    assert text[arts[0].start:arts[0].end] == "第一条 为了规范，制定本规则。"

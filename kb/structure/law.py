@@ -38,40 +38,62 @@ _HEADING_RANK = {"part": 0, "subpart": 1, "chapter": 2, "section": 3}
 MIN_ARTICLES = 3
 
 
+# Source typos seen in the national corpus, accepted only for the article we expect next:
+# 「笫五十四条」 (笫 for 第) and 「第一百二十八 条」 (a space inside the label).
+LOOSE_ARTICLE_RE = re.compile(rf"^[第笫]\s*({_NUM})\s*条")
+
+
 def count_article_lines(lines: list[Line]) -> int:
     """How many lines open an article (used to choose this parser), following the numbering
     so texts that drop the space after 第X条 are recognised too."""
     expected, count = 1, 0
     for ln in lines:
-        if _article_heading(ln.text, expected) is not None:
+        opened = _article_heading(ln.text, expected)
+        if opened is not None:
             count += 1
-            expected = cn_to_int(ARTICLE_RE.match(ln.text).group(1)) + 1
+            expected = opened[2] + 1
     return count
 
 
-def _article_heading(text: str, expected: int | None) -> tuple[str, int] | None:
-    """Return (canonical label, length of the label+space prefix) if ``text`` opens an article."""
+def _article_heading(text: str, expected: int | None) -> tuple[str, int, int] | None:
+    """(canonical label, length of the label+space prefix, number) if ``text`` opens an article."""
     m = ARTICLE_RE.match(text)
-    if not m:
-        return None
+    loose = m is None
+    if loose:
+        m = LOOSE_ARTICLE_RE.match(text)
+        if not m:
+            return None
     try:
         number = cn_to_int(m.group(1))
-        sub = cn_to_int(m.group(2)) if m.group(2) else 0
+        sub = cn_to_int(m.group(2)) if not loose and m.group(2) else 0
     except ValueError:
+        return None
+    if loose and number != expected:
         return None
     rest = text[m.end():]
     label = f"第{int_to_cn(number)}条" + (f"之{int_to_cn(sub)}" if sub else "")
     if not rest:
-        return label, m.end()
+        return label, m.end(), number
     if rest[0] in " \t　":
-        return label, m.end() + (len(rest) - len(rest.lstrip(" \t　")))
+        return label, m.end() + (len(rest) - len(rest.lstrip(" \t　"))), number
     if rest[0] in "：:．.":
-        return label, m.end() + 1
+        return label, m.end() + 1, number
     # No separator: accept only the article we expect next, and only if the text after the
     # label does not read as a cross-reference.
     if expected is not None and number == expected and not sub and not _REFERENCE_TAIL.match(rest):
-        return label, m.end()
+        return label, m.end(), number
     return None
+
+
+def _split_run_on(ln: Line, next_number: int) -> tuple[Line, Line | None]:
+    """Some sources run articles together on one line (「…制定本规则。 第二条 凡…」): split
+    before the next expected article when it follows a sentence end and white space."""
+    m = re.search(rf"(?<=[。；])[\s　]+(?=第{int_to_cn(next_number)}条[\s　])", ln.text)
+    if not m:
+        return ln, None
+    head = Line(ln.text[:m.start()], ln.start, ln.start + m.start())
+    tail = Line(ln.text[m.end():], ln.start + m.end(), ln.end)
+    return head, tail
 
 
 def _toc_skip(lines: list[Line]) -> set[int]:
@@ -117,9 +139,14 @@ def parse_law(lines: list[Line], body_start: int = 0) -> list[Provision]:
     def attach(node: Provision) -> None:
         (headings[-1].children if headings else roots).append(node)
 
-    for idx, ln in enumerate(lines):
-        if idx in skip or ln.start < body_start:
-            continue
+    queue = [ln for idx, ln in enumerate(lines) if idx not in skip and ln.start >= body_start]
+    queue.reverse()  # pop() from the end walks the text in order
+    while queue:
+        ln = queue.pop()
+        if article is not None:
+            ln, rest = _split_run_on(ln, expected)
+            if rest is not None:
+                queue.append(rest)
         text = ln.text
         heading = HEADING_RE.match(text)
         if heading and len(text) <= 40 and not text.endswith(("。", "；")):
@@ -144,13 +171,15 @@ def parse_law(lines: list[Line], body_start: int = 0) -> list[Provision]:
             continue
         opened = _article_heading(text, expected)
         if opened:
-            label, prefix = opened
+            label, prefix, number = opened
+            ln, rest = _split_run_on(ln, number + 1)
+            if rest is not None:
+                queue.append(rest)
             article = Provision("article", label, "", ln.start, ln.end)
             attach(article)
             paragraph = Provision("paragraph", "第一款", "", ln.start + prefix, ln.end)
             article.children.append(paragraph)
             item = None
-            number = cn_to_int(ARTICLE_RE.match(text).group(1))
             expected = number + 1
             _extend_headings(headings, ln.end)
             continue
