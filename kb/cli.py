@@ -95,6 +95,43 @@ def _print_search(retriever, query: str, args: argparse.Namespace) -> None:
         print(f"   {text[:args.width]}{'…' if len(text) > args.width else ''}")
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kb.answer import Answerer
+
+    answerer = Answerer(_settings(args))
+    question = " ".join(args.question)
+    history: list[str] = []
+    if question:
+        _print_answer(answerer.answer(question, filters={"doc_types": args.type} if args.type else None))
+        return 0
+    print("输入问题（空行退出），可连续追问 / ask a question, empty line to quit")
+    while True:
+        try:
+            q = input("问> ").strip()
+        except EOFError:
+            return 0
+        if not q:
+            return 0
+        _print_answer(answerer.answer(q, history=history))
+        history.append(q)
+
+
+def _print_answer(a) -> None:
+    print(a.text)
+    if a.abstained and a.related:
+        print("\n可能相关的条文：")
+        for c in a.related:
+            print(f"  - {c.rendered}：{c.quote[:80]}")
+    if a.citations:
+        print("\n依据：")
+        for c in a.citations:
+            status = "" if c.status == "current" else f"【{c.status}】"
+            print(f"  [{c.n}] {c.rendered}{status}")
+    for note in a.notes:
+        print(f"注：{note}")
+    print(f"（{a.mode}，置信度 {a.confidence:.2f}）")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from kb.library import resolve_document
     from kb.numerals import canonical_label
@@ -169,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
     p.add_argument("--width", type=int, default=120)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="ask a question; answers cite the exact provisions (no question: chat)")
+    p.add_argument("question", nargs="*")
+    p.add_argument("--type", action="append", help="limit to doc types; repeatable")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("show", help="show a document or one provision: kb show 行政处罚法 第三十三条")
     p.add_argument("document")

@@ -39,6 +39,12 @@ class Settings:
     dense_weight: float = 2.0
     sparse_weight: float = 1.0
     prefetch_limit: int = 30
+    # Answers: an OpenAI-compatible LLM (Ollama, vLLM, Qwen/DeepSeek APIs); empty base URL →
+    # extractive answers only.
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
     # Records database (training records): SQLite by default.
     database_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -57,6 +57,7 @@ class Retriever:
         self.embedder = embedder or load_embedder(settings)
         self.fusion = Fusion(settings.fusion, settings.rrf_k, settings.dense_weight,
                              settings.sparse_weight, settings.prefetch_limit)
+        self._query_cache: dict[str, list[float]] = {}
         self.reload_names()
 
     def reload_names(self) -> None:
@@ -104,7 +105,32 @@ class Retriever:
         return [hit_from_match(m, 1.0) for m in sorted(matches, key=lambda m: m.payload.get("part", 0))]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
+        """The query vector, memoised: answering embeds the same question for search and for
+        the abstention evidence, and a UI re-runs the last question often."""
+        cached = self._query_cache.get(text)
+        if cached is None:
+            cached = self.embedder.embed_query(text).tolist()
+            if len(self._query_cache) >= 256:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[text] = cached
+        return cached
+
+    def term_in_corpus(self, term: str) -> bool:
+        """Whether any live chunk contains ``term`` (one sparse lookup, about a millisecond)."""
+        from kb.sparse import term_id
+
+        return bool(self.store.query(dense=None, sparse=([term_id(term)], [1.0]), limit=1,
+                                     where={"record": "chunk", "state": "live"}))
+
+    def dense_neighbours(self, text: str, limit: int = 30, doc_types: list[str] | None = None) -> list[Hit]:
+        """The nearest chunks by the query vector alone, raw cosine scores: evidence for
+        deciding whether to answer at all."""
+        where: Where = {"record": "chunk", "state": "live"}
+        if doc_types:
+            where["doc_type"] = list(doc_types)
+        matches = self.store.query(dense=self.embed_query(normalize_query(text)), sparse=None, limit=limit,
+                                   where=where)
+        return [hit_from_match(m) for m in matches]
 
     # -- internals -----------------------------------------------------------------------
     def _docs_for(self, name: str) -> list[DocumentInfo]:

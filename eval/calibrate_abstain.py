@@ -1,0 +1,109 @@
+"""Fit the abstention model on the gold sets and store it in kb/resources/abstain.json.
+
+In-scope questions (eval/gold/sample.jsonl) are positives, out-of-scope ones
+(eval/gold/out_of_scope.jsonl) negatives. Features come from exactly the path `kb ask` takes
+(kb.answer.abstain.gather). A logistic regression (numpy, L2) is fitted; the threshold is the
+highest one that keeps false abstentions on in-scope questions at or under the target (5 %).
+Two-fold cross-validation reports the held-out rates before the final fit on everything.
+
+    KB_DATA_DIR=… python -m eval.calibrate_abstain [--target 0.05] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from eval.gold import load_gold
+from kb.answer import RETRIEVE_K
+from kb.answer.abstain import FEATURES, gather
+from kb.config import load_settings
+from kb.retrieve import Retriever
+
+
+def features(retriever: Retriever, query: str) -> list[float] | None:
+    """None for explicit references: they are looked up, never abstained on."""
+    result = retriever.search(query, k=RETRIEVE_K)
+    if any(r.article for r in result.references) or not result.hits:
+        return None
+    neighbours = retriever.dense_neighbours(query)
+    ev = gather(query, result.hits, [n.score for n in neighbours], retriever.term_in_corpus)
+    return ev.vector()
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 3000, lr: float = 0.1) -> dict:
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= lr * (z.T @ (p - y) / len(y) + l2 * w)
+        b -= lr * float(np.mean(p - y))
+    return {"features": list(FEATURES), "weights": w.tolist(), "bias": b, "mean": mean.tolist(),
+            "scale": scale.tolist()}
+
+
+def probs(params: dict, x: np.ndarray) -> np.ndarray:
+    z = (x - np.array(params["mean"])) / np.array(params["scale"])
+    return 1 / (1 + np.exp(-(z @ np.array(params["weights"]) + params["bias"])))
+
+
+def choose_threshold(p_in: np.ndarray, target: float) -> float:
+    """Highest threshold with at most ``target`` of in-scope questions below it."""
+    ordered = np.sort(p_in)
+    allowed = int(np.floor(target * len(ordered)))
+    return float(ordered[allowed] - 1e-6) if len(ordered) else 0.5
+
+
+def rates(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    p = probs(params, x)
+    abstain = p < params["threshold"]
+    false_abstain = float(np.mean(abstain[y == 1])) if (y == 1).any() else 0.0
+    oos_abstain = float(np.mean(abstain[y == 0])) if (y == 0).any() else 0.0
+    return false_abstain, oos_abstain
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target", type=float, default=0.05, help="allowed false-abstention rate on in-scope")
+    ap.add_argument("--write", action="store_true", help="store the fitted model in kb/resources/abstain.json")
+    args = ap.parse_args()
+    retriever = Retriever(load_settings())
+    rows = []
+    for label, name in ((1, "sample"), (0, "out_of_scope")):
+        for q in load_gold(name):
+            f = features(retriever, q.query)
+            if f is not None:
+                rows.append((f, label, q.query))
+    retriever.store.close()
+    x = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows], dtype=float)
+    print(f"{int(y.sum())} in-scope and {int((1 - y).sum())} out-of-scope questions with features "
+          "(explicit references excluded: they are looked up)")
+    idx = list(range(len(rows)))
+    random.Random(11).shuffle(idx)
+    folds = [idx[::2], idx[1::2]]
+    for i, (train, test) in enumerate([(folds[0], folds[1]), (folds[1], folds[0])]):
+        params = fit(x[train], y[train])
+        params["threshold"] = choose_threshold(probs(params, x[train])[y[train] == 1], args.target)
+        fa, oa = rates(params, x[test], y[test])
+        print(f"fold {i}: held-out false abstention {fa:.1%} (in-scope), abstention {oa:.1%} (out-of-scope)")
+    params = fit(x, y)
+    params["threshold"] = choose_threshold(probs(params, x)[y == 1], args.target)
+    fa, oa = rates(params, x, y)
+    print(f"all: false abstention {fa:.1%}, out-of-scope abstention {oa:.1%}, threshold {params['threshold']:.3f}")
+    print("weights:", dict(zip(FEATURES, np.round(params["weights"], 3), strict=True)))
+    if args.write:
+        path = Path(str(resources.files("kb.resources").joinpath("abstain.json")))
+        path.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Deciding whether the knowledge base has a basis for an answer.
+
+e5 cosine scores are bunched (0.85–0.93 for almost anything), so a fixed similarity threshold
+means nothing. We use evidence that separates "found it" from "found the least bad":
+- the best raw dense score (weak alone, useful with the rest);
+- how much of the question's vocabulary the top provisions contain, plain and weighted by how
+  rare each word is in general Chinese (jieba's dictionary counts);
+- nouns of the question that occur nowhere in the knowledge base (网吧, 护照): a subject we
+  simply do not hold.
+A logistic model over these features is fitted on the gold sets (in-scope and out-of-scope
+questions) by ``python -m eval.calibrate_abstain`` and stored in ``resources/abstain.json``
+with the threshold chosen there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from kb.model import Hit
+from kb.sparse import tokenize
+
+FEATURES = ("dense_top", "coverage", "rare_coverage", "absent_nouns", "length")
+_NOUN_TAGS = ("n", "nz", "ns", "nt", "nr", "vn", "eng")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    dense_top: float  # best raw cosine of the question against any chunk
+    coverage: float  # share of the question's terms (weighted by length) found in the top 3 provisions
+    rare_coverage: float  # the same, weighted by how rare each term is in general Chinese
+    absent_nouns: float  # question nouns found nowhere in the knowledge base (网吧, 护照)
+    length: float  # log of the number of question terms
+
+    def vector(self) -> list[float]:
+        return [getattr(self, f) for f in FEATURES]
+
+
+@lru_cache(maxsize=1)
+def _general_frequencies() -> tuple[dict[str, int], float]:
+    """jieba's dictionary counts: how common a word is in general Chinese. A question whose
+    rare, specific words (烟花爆竹, 护照) appear in no retrieved provision is out of scope."""
+    import jieba
+
+    jieba.initialize()
+    return jieba.dt.FREQ, float(jieba.dt.total)
+
+
+def rarity(term: str) -> float:
+    freq, total = _general_frequencies()
+    return math.log(total / (freq.get(term, 0) + 1))
+
+
+def _nouns(question: str) -> set[str]:
+    import jieba.posseg
+
+    return {w.word.lower() for w in jieba.posseg.cut(question) if w.flag.startswith(_NOUN_TAGS) and len(w.word) >= 2}
+
+
+def gather(question: str, hits: list[Hit], dense_scores: list[float],
+           in_corpus: Callable[[str], bool] | None = None) -> Evidence:
+    """Evidence for ``question`` from the hybrid hits, the raw dense scores and, when given,
+    a test of whether a word occurs anywhere in the knowledge base."""
+    terms = set(tokenize(question))
+    weight = {t: min(len(t), 4) for t in terms}
+    rare = {t: rarity(t) for t in terms}
+    found: set[str] = set()
+    for h in hits[:3]:
+        found |= terms & set(tokenize(h.breadcrumb + h.text))
+    coverage = sum(weight[t] for t in found) / sum(weight.values()) if terms else 0.0
+    rare_coverage = sum(rare[t] for t in found) / sum(rare.values()) if terms else 0.0
+    missing_nouns = {t for t in (terms - found) & _nouns(question) if in_corpus is not None and not in_corpus(t)}
+    return Evidence(dense_scores[0] if dense_scores else 0.0, coverage, rare_coverage, float(len(missing_nouns)),
+                    math.log1p(len(terms)))
+
+
+@lru_cache(maxsize=1)
+def model() -> dict:
+    """The fitted weights, bias and threshold (see eval/calibrate_abstain.py)."""
+    return json.loads(resources.files("kb.resources").joinpath("abstain.json").read_text(encoding="utf-8"))
+
+
+def confidence(evidence: Evidence, params: dict | None = None) -> float:
+    """Probability that the knowledge base holds an answer, 0..1."""
+    p = params or model()
+    z = p["bias"] + sum(w * (x - m) / s for w, x, m, s in
+                        zip(p["weights"], evidence.vector(), p["mean"], p["scale"], strict=True))
+    return 1 / (1 + math.exp(-z))
+
+
+def should_abstain(evidence: Evidence, params: dict | None = None) -> tuple[bool, float]:
+    p = params or model()
+    c = confidence(evidence, p)
+    return c < p["threshold"], c

@@ -1,0 +1,120 @@
+"""Extractive answers: the sentences of the retrieved provisions that answer the question,
+verbatim, each block followed by its [n] marker.
+
+Sentences are scored, not just chunks: a question's words weighted by how rare they are among
+the candidate sentences, plus a prior for the provision's retrieval rank. A sentence that
+introduces a list (「有下列情形之一的：」) brings its items along, because the items are the
+answer. Output is capped so an officer reads an answer, not a chapter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from kb.answer.model import Citation
+from kb.answer.sentences import Sentence, split_sentences
+from kb.citation import render_path
+from kb.model import Hit
+from kb.sparse import tokenize
+
+MAX_ANSWER_CHARS = 360
+MAX_PROVISIONS = 3
+RANK_PRIOR = (0.6, 0.35, 0.2, 0.1, 0.05, 0.0)
+
+
+@dataclass
+class Extract:
+    """The answer text and the citations its markers point to."""
+
+    text: str
+    citations: list[Citation]
+
+
+def citation_for(n: int, hit: Hit, start: int, end: int, paragraph: int | None) -> Citation:
+    return Citation(
+        n=n, doc_key=hit.doc_key, title=hit.title, version=hit.version, status=hit.status, path=hit.path,
+        label=render_path(hit.path, paragraph), quote=hit.text[start:end], chunk_key=hit.chunk_key,
+        chunk_text=hit.text, doc_type=hit.doc_type,
+    )
+
+
+def whole_provision(hits: list[Hit]) -> Extract:
+    """An explicit reference (「处罚法第六十四条是怎么规定的」): the article itself, whole."""
+    citations = [citation_for(i + 1, h, 0, len(h.text), None) for i, h in enumerate(hits)]
+    text = "\n".join(f"{c.quote}[{c.n}]" for c in citations)
+    return Extract(text, citations)
+
+
+def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS) -> Extract:
+    """Pick, order and cite the answering sentences from ``hits`` (best first)."""
+    candidates: list[tuple[float, int, Sentence]] = []
+    per_hit = [split_sentences(h.text) for h in hits]
+    q_terms = set(tokenize(question))
+    df: Counter[str] = Counter()
+    sentence_terms: dict[tuple[int, int], set[str]] = {}
+    for i, sentences in enumerate(per_hit):
+        for j, s in enumerate(sentences):
+            terms = set(tokenize(s.text))
+            sentence_terms[(i, j)] = terms
+            df.update(terms & q_terms)
+    n_sent = max(len(sentence_terms), 1)
+    for i, sentences in enumerate(per_hit):
+        prior = RANK_PRIOR[min(i, len(RANK_PRIOR) - 1)]
+        for j, s in enumerate(sentences):
+            overlap = sentence_terms[(i, j)] & q_terms
+            lexical = sum(math.log(1 + n_sent / df[t]) * min(len(t), 4) for t in overlap)
+            candidates.append((lexical / (1 + 0.01 * len(s.text)) + prior, i, s))
+    candidates.sort(key=lambda c: -c[0])
+    chosen: dict[int, list[Sentence]] = {}
+    used = 0
+    for _score, i, s in candidates:
+        if i not in chosen and len(chosen) >= MAX_PROVISIONS:
+            continue
+        group = _with_list_items(s, per_hit[i])
+        size = sum(len(x.text) for x in group)
+        if used and used + size > max_chars:
+            continue
+        bucket = chosen.setdefault(i, [])
+        for x in group:
+            if x not in bucket:
+                bucket.append(x)
+                used += len(x.text)
+        if used >= max_chars:
+            break
+    if not chosen and hits:  # nothing scored: fall back to the top provision's opening
+        chosen[0] = per_hit[0][:2]
+    return _compose(hits, chosen)
+
+
+def _with_list_items(s: Sentence, sentences: list[Sentence]) -> list[Sentence]:
+    """A list-opening sentence with its items; an item with the sentence that opens its list."""
+    idx = sentences.index(s)
+    if s.opens_list:
+        items = [x for x in sentences[idx + 1:] if x.paragraph == s.paragraph and x.is_item]
+        return [s, *items]
+    if s.is_item:
+        opener = next((x for x in reversed(sentences[:idx]) if x.paragraph == s.paragraph and not x.is_item), None)
+        return [opener, s] if opener else [s]
+    return [s]
+
+
+def _compose(hits: list[Hit], chosen: dict[int, list[Sentence]]) -> Extract:
+    citations: list[Citation] = []
+    blocks: list[str] = []
+    for i in sorted(chosen):  # provisions in retrieval order, sentences in text order
+        sentences = sorted(chosen[i], key=lambda x: x.start)
+        start, end = sentences[0].start, sentences[-1].end
+        paragraphs = {x.paragraph for x in sentences}
+        single = len(paragraphs) == 1 and hits[i].payload.get("part", 0) <= 1 and _multi_paragraph(hits[i])
+        n = len(citations) + 1
+        citation = citation_for(n, hits[i], start, end, next(iter(paragraphs)) if single else None)
+        citations.append(citation)
+        blocks.append(f"{citation.quote.strip()}[{n}]")
+    return Extract("\n".join(blocks), citations)
+
+
+def _multi_paragraph(hit: Hit) -> bool:
+    """Name the 款 only when the article has more than one (and the chunk is its first part)."""
+    return max((x.paragraph for x in split_sentences(hit.text)), default=1) > 1
