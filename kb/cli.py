@@ -182,6 +182,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.what == "answers":
+        from eval.answers import main as answers_main
+
+        return answers_main(_settings(args), gold=args.gold, llm_questions=args.llm_questions,
+                            show_misses=args.misses)
     from eval.retrieval import main as eval_main
 
     return eval_main(_settings(args), gold=args.gold, k_values=(1, 5, 10), show_misses=args.misses)
@@ -224,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("document")
     p.set_defaults(func=cmd_remove)
 
-    p = sub.add_parser("eval", help="evaluate: kb eval retrieval")
-    p.add_argument("what", choices=["retrieval"])
+    p = sub.add_parser("eval", help="evaluate: kb eval retrieval | answers")
+    p.add_argument("what", choices=["retrieval", "answers"])
     p.add_argument("--gold", default="sample")
-    p.add_argument("--misses", action="store_true", help="print the questions the retriever missed")
+    p.add_argument("--misses", action="store_true", help="print the questions whose gold provision was missed")
+    p.add_argument("--llm-questions", type=int, default=40,
+                   help="answers: in-scope questions also run in LLM mode (loopback server)")
     p.set_defaults(func=cmd_eval)
     return parser
 

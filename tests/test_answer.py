@@ -63,3 +63,13 @@ def test_follow_up_uses_the_previous_question(answerer):
     assert "听证" in a.resolved_question and "行政处罚" in a.resolved_question
     assert any(c.path == "第六十四条" for c in a.citations)
     assert "七日" in a.text
+
+
+def test_followup_rules():
+    from kb.answer.followup import resolve_followup
+
+    prev = ["行政处罚的听证程序是怎样的"]
+    assert resolve_followup("那听证要提前几天通知？", prev).startswith(prev[0])
+    assert resolve_followup("期限呢？", prev).startswith(prev[0])
+    assert resolve_followup("护照怎么办理", prev) == "护照怎么办理"
+    assert resolve_followup("那听证要提前几天通知？", None) == "那听证要提前几天通知？"

@@ -10,10 +10,10 @@ import urllib.request
 
 import pytest
 
+from eval.llm_server import FakeLLM, law_citation, raw, sse, status, text
 from kb.answer.llm import MAX_RETRIES, LLMError, generate, llm_configured, strip_reasoning
 from kb.answer.prompt import NO_ANSWER
 from kb.config import Settings
-from tests.llm_server import FakeLLM, law_citation, raw, sse, status, text
 
 ART33_FIRST = "违法行为轻微并及时改正，没有造成危害后果的，不予行政处罚。"
 GOOD = (f"根据《行政处罚法》第三十三条，「{ART33_FIRST}」[1]\n"

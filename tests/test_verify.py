@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from eval.llm_server import law_citation
 from kb.answer.prompt import NO_ANSWER
 from kb.answer.verify import normalize_markers, quote_is_verbatim, split_sentences, verify_generated
-from tests.llm_server import law_citation
 
 # 第三十三条 opens: 违法行为轻微并及时改正，没有造成危害后果的，不予行政处罚。初次违法且危害后果…
 ART33_FIRST = "违法行为轻微并及时改正，没有造成危害后果的，不予行政处罚。"

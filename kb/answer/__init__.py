@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kb.answer.abstain import gather, should_abstain
+from kb.answer.abstain import gather, should_abstain, warm_up
 from kb.answer.extractive import citation_for, extract, whole_provision
 from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
@@ -42,6 +42,7 @@ class Answerer:
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None) -> None:
         self.settings = settings or load_settings()
         self.retriever = retriever or Retriever(self.settings)
+        warm_up()  # jieba's dictionaries load here, not on the first officer's question
 
     def answer(self, question: str, history: list[str] | None = None, filters: dict[str, Any] | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:

@@ -55,6 +55,12 @@ def rarity(term: str) -> float:
     return math.log(total / (freq.get(term, 0) + 1))
 
 
+def warm_up() -> None:
+    """Load jieba's word and part-of-speech dictionaries (seconds, once per process)."""
+    _general_frequencies()
+    _nouns("行政处罚")
+
+
 def _nouns(question: str) -> set[str]:
     import jieba.posseg
 

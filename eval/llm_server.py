@@ -5,7 +5,14 @@ errors and garbage as llama-index and the openai client actually meet them. The 
 POST /v1/chat/completions (SSE when ``stream`` is true, JSON otherwise) and GET /v1/models,
 answers each request with the next scripted :class:`Reply`, and records every request.
 
-Also holds :func:`law_citation`, which builds a Citation from the real 行政处罚法 sample.
+When the script runs out, an optional *responder* — a function of the request's messages
+returning a Reply — answers instead. That lets an evaluation run hundreds of questions
+through the real client path with replies built from whatever provisions each prompt holds
+(eval/answers.py plants errors that way); :func:`provisions_in_prompt` reads them back.
+
+It lives in eval/ (not tests/) because the answer evaluation runs it in-process outside
+pytest. Also holds :func:`law_citation`, a test helper that builds a Citation from the real
+行政处罚法 sample.
 """
 
 from __future__ import annotations
@@ -15,13 +22,12 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from kb.answer.model import Citation
-from tests.conftest import sample
 
 MAX_BODY = 2_000_000
 MAX_SLEEP = 10.0  # no scripted delay outlives a test run
@@ -76,11 +82,19 @@ class Request:
         return "\n".join(str(m.get("content", "")) for m in self.messages if m.get("role") == role)
 
 
-class FakeLLM:
-    """The server. Use as a context manager (or the fixture); ``url`` ends in /v1."""
+Responder = Callable[[list[dict[str, Any]]], Reply]
 
-    def __init__(self, model: str = "fake-qwen") -> None:
+
+class FakeLLM:
+    """The server. Use as a context manager (or the fixture); ``url`` ends in /v1.
+
+    ``responder`` (optional) answers a chat request when no scripted reply is left; it is
+    called on the handler thread with the request's ``messages``.
+    """
+
+    def __init__(self, model: str = "fake-qwen", responder: Responder | None = None) -> None:
         self.model = model
+        self.responder = responder
         self.replies: deque[Reply] = deque()
         self.requests: list[Request] = []
         self.stopping = threading.Event()
@@ -97,9 +111,12 @@ class FakeLLM:
         with self._lock:
             self.replies.extend(replies)
 
-    def next_reply(self) -> Reply | None:
+    def next_reply(self, messages: list[dict[str, Any]] | None = None) -> Reply | None:
+        """The next scripted reply, else the responder's, else None."""
         with self._lock:
-            return self.replies.popleft() if self.replies else None
+            if self.replies:
+                return self.replies.popleft()
+        return self.responder(messages or []) if self.responder else None
 
     def record(self, request: Request) -> None:
         with self._lock:
@@ -149,7 +166,12 @@ def _handler_for(server: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send(404, b'{"error": {"message": "not found"}}')
                 return
-            reply = server.next_reply()
+            try:
+                reply = server.next_reply((body or {}).get("messages", []))
+            except Exception as exc:  # a responder bug shows up as itself (410 is not retried)
+                msg = json.dumps({"error": {"message": f"llm_server: responder failed: {exc!r}"}})
+                self._send(410, msg.encode())
+                return
             if reply is None:  # 410 is not retried, so a missing script shows up as itself
                 self._send(410, b'{"error": {"message": "llm_server: no scripted reply left"}}')
                 return
@@ -208,11 +230,28 @@ def _completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
+_PROVISION = re.compile(r"<<<条文 \[(\d+)\]\n.*?\n正文：\n(.*?)\n>>>", re.S)
+_CUT = "\n（以下从略）"
+
+
+def provisions_in_prompt(messages: list[dict[str, Any]]) -> dict[int, str]:
+    """The numbered provision texts a kb.answer.prompt user message supplied: {n: text}.
+
+    A long provision is cut in the prompt (「以下从略」); the text returned is the part the
+    model saw, so anything quoted from it is still verbatim in the full chunk.
+    """
+    user = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+    return {int(n): body.removesuffix(_CUT) for n, body in _PROVISION.findall(user)}
+
+
 LAW = "law_xingzheng-chufa-fa_2021.md"
 
 
 def law_citation(n: int, article: str, status: str = "current", version: str = "2021-01-22") -> Citation:
-    """Citation [n] for one article of the real 行政处罚法 sample, read at test time."""
+    """Citation [n] for one article of the real 行政处罚法 sample, read at test time (skips the
+    test when the sample corpus is absent)."""
+    from tests.conftest import sample  # test-only helper; the eval never calls this
+
     text = sample(LAW).read_text(encoding="utf-8")
     m = re.search(rf"^{article} .*?(?=^第[一二三四五六七八九十百]+条 |^## |\Z)", text, re.S | re.M)
     assert m, f"{article} not found in {LAW}"

@@ -1,0 +1,25 @@
+"""Small display helpers shared by pages (formatting only, no rules)."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from kb.answer.model import Citation
+
+_STATUS = {"current": "现行有效", "amended": "已被修订", "repealed": "已废止", "unknown": "效力未标注"}
+
+
+def status_zh(status: str) -> str:
+    return _STATUS.get(status, status)
+
+
+def show_citation(c: Citation, expanded: bool = False) -> None:
+    """The citation with the whole provision, the quoted span highlighted."""
+    with st.expander(f"[{c.n}] {c.rendered} · {status_zh(c.status)}", expanded=expanded):
+        text = html.escape(c.chunk_text)
+        quote = html.escape(c.quote.strip())
+        if quote and quote in text:
+            text = text.replace(quote, f"<mark>{quote}</mark>", 1)
+        st.markdown(text.replace("\n", "<br>"), unsafe_allow_html=True)

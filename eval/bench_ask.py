@@ -1,0 +1,64 @@
+"""Latency of `kb ask` in extractive mode over an index.
+
+    KB_DATA_DIR=/path/to/index python -m eval.bench_ask [--gold sample] [--repeat 2]
+
+`kb ask` does more than `kb search` (eval/bench_query.py): a second dense search to judge
+whether to abstain, sentence scoring and version notes. An officer waits for all of it, so
+this times Answerer.answer end to end over the in-scope and out-of-scope gold questions
+(abstentions are answers too) after a warm-up, and prints p50/p95/p99 overall and per mode.
+The LLM is switched off: its latency is the endpoint's, not ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import replace
+
+from eval.bench_query import percentile
+from eval.gold import load_gold
+from kb.answer import Answerer
+from kb.config import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gold", default="sample")
+    ap.add_argument("--out-of-scope", default="out_of_scope")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+    settings = replace(load_settings(), llm_base_url="")
+    t0 = time.perf_counter()
+    answerer = Answerer(settings)
+    opened = time.perf_counter() - t0
+    queries = [q.query for q in load_gold(args.gold) + load_gold(args.out_of_scope)]
+    t = time.perf_counter()
+    answerer.answer(queries[0])  # warm-up: the first answer loads the model and lazy state
+    warm = time.perf_counter() - t
+    ms: list[float] = []
+    by_mode: dict[str, list[float]] = defaultdict(list)
+    for _ in range(args.repeat):
+        for q in queries:
+            t = time.perf_counter()
+            a = answerer.answer(q)
+            elapsed = (time.perf_counter() - t) * 1000
+            ms.append(elapsed)
+            by_mode["abstained" if a.abstained else a.mode].append(elapsed)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"index: {settings.data_dir} — {len(answerer.retriever.documents)} documents (opened in {opened:.1f}s, "
+          f"first answer {warm:.1f}s)")
+    print(f"{len(ms)} answers ({len(queries)} questions x {args.repeat}, extractive): p50 {percentile(ms, 50):.0f} ms, "
+          f"p95 {percentile(ms, 95):.0f} ms, p99 {percentile(ms, 99):.0f} ms, mean {statistics.mean(ms):.0f} ms")
+    for mode, values in sorted(by_mode.items()):
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        print(f"  {mode:10} n={len(values):4}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    print(f"peak RSS {rss:.0f} MiB")
+    answerer.retriever.store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
