@@ -85,6 +85,8 @@ def _prompt(handle: Callable[[str], None]) -> int:
 
 def _print_search(retriever, query: str, args: argparse.Namespace) -> None:
     result = retriever.search(query, k=args.k, doc_types=args.type or None, mode=args.mode)
+    for message in result.missing:
+        print(f"（{message}）")
     if not result.hits:
         print("（没有找到相关条文 / nothing found）")
         return

@@ -34,6 +34,7 @@ class SearchResult:
     hits: list[Hit]
     references: list[Reference] = field(default_factory=list)
     scoped_to: list[str] = field(default_factory=list)  # doc keys the search was limited to
+    missing: list[str] = field(default_factory=list)  # explicit references that name no provision
 
 
 def hit_from_match(m: Match, score: float | None = None) -> Hit:
@@ -84,9 +85,14 @@ class Retriever:
             where["status"] = list(statuses)
         refs = find_references(q, list(self._by_name))
         direct: list[Hit] = []
+        missing: list[str] = []
         for ref in refs:
             if ref.article:
-                direct.extend(self._lookup(ref, where))
+                found = self._lookup(ref, where)
+                direct.extend(found)
+                if not found:
+                    docs = self._docs_for(ref.name)
+                    missing.append(f"《{docs[0].title if docs else ref.name}》中没有{ref.article}")
         rest = remainder(q, refs)
         scoped = [d.key for ref in refs if not ref.article for d in self._docs_for(ref.name)]
         hits = list(direct)
@@ -97,7 +103,7 @@ class Retriever:
             found = self._vector_search(rest or q, k + len(hits), scope, mode)
             seen = {h.chunk_key for h in hits}
             hits.extend(h for h in found if h.chunk_key not in seen)
-        return SearchResult(q, hits[:k], refs, scoped if rest else [])
+        return SearchResult(q, hits[:k], refs, scoped if rest else [], missing)
 
     def provision(self, doc_key: str, path: str) -> list[Hit]:
         """All chunks (parts) of one provision, in order."""

@@ -73,3 +73,8 @@ def test_followup_rules():
     assert resolve_followup("期限呢？", prev).startswith(prev[0])
     assert resolve_followup("护照怎么办理", prev) == "护照怎么办理"
     assert resolve_followup("那听证要提前几天通知？", None) == "那听证要提前几天通知？"
+
+
+def test_reference_to_a_missing_article_says_so(answerer):
+    a = answerer.answer("处罚法第九百条")
+    assert a.abstained and "《中华人民共和国行政处罚法》中没有第九百条" in a.text

@@ -58,6 +58,10 @@ class Answerer:
             ex = whole_provision(direct)
             return self._finish(Answer(question, ex.text, ex.citations, 1.0, mode="reference",
                                        resolved_question=resolved))
+        if result.missing and not direct:
+            text = "；".join(result.missing) + "。请核对条文序号。"
+            return Answer(question, text, abstained=True, reason="the referenced provision does not exist",
+                          mode="none", resolved_question=resolved)
         if not hits:
             return Answer(question, NO_BASIS, abstained=True, reason="nothing retrieved", mode="none",
                           resolved_question=resolved)
