@@ -224,8 +224,8 @@ def run(answerer: Answerer, questions: list[GoldQuestion], must: dict[str, tuple
         if on_answer:
             on_answer(a)
         ok, n = verbatim_counts(a)
-        o = Outcome(q.id, q.kind, q.kind != "out_of_scope", a.abstained, cites_gold(a, gold_targets(q, doc_keys)),
-                    ok, n)
+        in_scope = q.kind != "out_of_scope"  # how the gold files mark the questions we must decline
+        o = Outcome(q.id, q.kind, in_scope, a.abstained, cites_gold(a, gold_targets(q, doc_keys)), ok, n)
         if q.id in must:
             query, needles = must[q.id]
             o.must = must_contain((a if query == q.query else answerer.answer(query)).text, needles)
@@ -290,6 +290,7 @@ def format_planted(s: PlantScore) -> str:
 
 def main(settings: Settings, gold: str = "sample", out_of_scope: str = "out_of_scope",
          llm_questions: int = LLM_QUESTIONS, show_misses: bool = False, out: Callable[[str], None] = print) -> int:
+    """Print the report; 0, or 1 when an invariant broke (a non-verbatim quote, a planted error shown)."""
     t0 = time.perf_counter()
     in_scope, oos = load_gold(gold), load_gold(out_of_scope)
     must = load_must(f"{gold}_answers")
