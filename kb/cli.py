@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from kb.config import load_settings
 from kb.errors import KBError
+from kb.records.cli import add_parser as add_records_parser
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -238,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm-questions", type=int, default=40,
                    help="answers: in-scope questions also run in LLM mode (loopback server)")
     p.set_defaults(func=cmd_eval)
+
+    add_records_parser(sub)
     return parser
 
 

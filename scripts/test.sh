@@ -3,5 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Records tests run on SQLite and PostgreSQL: start a throwaway server unless one is given.
+if [ -z "${KB_TEST_POSTGRES_URL:-}" ]; then
+  KB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+  export KB_TEST_POSTGRES_URL
+  trap 'bash scripts/postgres.sh stop' EXIT
+fi
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,204 @@
+"""``kb users …`` and ``kb units …``: thin dispatchers over :mod:`kb.records.people` and
+:mod:`kb.records.units`.
+
+Registered by ``kb.cli`` through :func:`add_parser`. Heavy imports (SQLAlchemy, argon2) wait
+until a records command runs, so other ``kb`` commands start as fast as before.
+
+Who acts: without ``--as`` the person at the shell is the :class:`~kb.records.models.Operator`
+(admin rights, audited by OS account name: they hold the database credentials anyway); with
+``--as USERNAME`` the command runs as that user, after their password, under that user's rules.
+Passwords are read with getpass (never echoed) or, with ``--password-stdin``, from the first
+line of standard input; they are never taken as command-line arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kb.records.models import Actor
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``users`` and ``units`` on the ``kb`` command's subparsers."""
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("--as", dest="as_user", metavar="USERNAME",
+                       help="act as this user (asks for their password); default: the local operator, as admin")
+
+    users = subparsers.add_parser("users", help="training users: add, import, reset-password, list")
+    sub = users.add_subparsers(dest="users_command", required=True)
+
+    p = sub.add_parser("add", parents=[actor], help="add one user (asks for the initial password)")
+    p.add_argument("username")
+    p.add_argument("--name", required=True, help="display name (姓名)")
+    p.add_argument("--role", required=True,
+                   help="officer | trainer | coordinator | admin (or 执法人员/教员/协调员/管理员)")
+    p.add_argument("--unit", help="unit code (单位代码); required for officers and coordinators")
+    p.add_argument("--cert-no", help="执法证号")
+    p.add_argument("--field", action="append", default=[], help="执法领域; repeatable")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_users_add)
+
+    p = sub.add_parser("import", parents=[actor], help="import users from a CSV file: all rows or none")
+    p.add_argument("csv_file")
+    p.add_argument("--passwords-out", metavar="FILE",
+                   help="write generated passwords here (default: print them on standard output)")
+    p.set_defaults(func=cmd_users_import)
+
+    p = sub.add_parser("reset-password", parents=[actor], help="set a new password and unlock the account")
+    p.add_argument("username")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    group.add_argument("--generate", action="store_true", help="generate one and print it")
+    p.set_defaults(func=cmd_users_reset_password)
+
+    p = sub.add_parser("list", parents=[actor], help="list the users you may see")
+    p.add_argument("--unit", help="only this unit and its sub-units")
+    p.add_argument("--role")
+    p.set_defaults(func=cmd_users_list)
+
+    units = subparsers.add_parser("units", help="units (单位): add, list")
+    sub = units.add_subparsers(dest="units_command", required=True)
+    p = sub.add_parser("add", parents=[actor], help="add a unit: kb units add 440100 广州市 --parent 440000")
+    p.add_argument("code")
+    p.add_argument("name")
+    p.add_argument("--parent", help="code of the parent unit")
+    p.set_defaults(func=cmd_units_add)
+    p = sub.add_parser("list", parents=[actor], help="list the units you may see")
+    p.set_defaults(func=cmd_units_list)
+
+
+def _session(args: argparse.Namespace) -> Session:
+    from kb.config import load_settings
+    from kb.records.db import session_factory
+
+    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    return session_factory(load_settings(**overrides))()
+
+
+def _actor(session: Session, args: argparse.Namespace) -> Actor:
+    from kb.records.auth import authenticate
+    from kb.records.models import Operator
+
+    if args.as_user:
+        password = getpass.getpass(f"{args.as_user} 的密码 / password: ")
+        return authenticate(session, args.as_user, password)
+    return Operator(name=_os_user())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """From stdin's first line, or typed twice at a prompt that does not echo."""
+    from kb.records.errors import ValidationError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ValidationError("标准输入中没有密码 / no password on standard input")
+        return password
+    first = getpass.getpass("新密码 / new password: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise ValidationError("两次输入的密码不一致 / the passwords differ")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from kb.records.people import UserSpec, add_user
+
+    with _session(args) as session:
+        actor = _actor(session, args)
+        spec = UserSpec(args.username, args.name, args.role, args.unit, args.cert_no, args.field,
+                        _new_password(args))
+        user = add_user(session, actor, spec)
+        print(f"added {user.username} ({user.role}{', ' + user.unit.code if user.unit else ''})")
+    return 0
+
+
+def cmd_users_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kb.records.errors import ImportRejected
+    from kb.records.people import import_users_csv
+
+    with _session(args) as session:
+        actor = _actor(session, args)
+        try:
+            result = import_users_csv(session, actor, Path(args.csv_file))
+        except ImportRejected as exc:
+            print(f"error: {exc.source}: nothing imported (all-or-none); fix these rows and import again:",
+                  file=sys.stderr)
+            for problem in exc.errors:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+    if result.generated_passwords:
+        lines = "".join(f"{name}\t{pw}\n" for name, pw in result.generated_passwords.items())
+        if args.passwords_out:
+            out = Path(args.passwords_out)
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # readable by its owner only
+            with open(fd, "w", encoding="utf-8") as fh:
+                fh.write("username\tpassword\n" + lines)
+            print(f"generated passwords for {len(result.generated_passwords)} users in {out}", file=sys.stderr)
+        else:
+            sys.stdout.write(lines)
+    print(f"imported {len(result.created)} users", file=sys.stderr)
+    return 0
+
+
+def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    from kb.records.people import reset_password
+
+    with _session(args) as session:
+        actor = _actor(session, args)
+        new = None if args.generate else _new_password(args)
+        password = reset_password(session, actor, args.username, new)
+    if args.generate:
+        print(password)
+    print(f"password of {args.username} reset; the account is unlocked", file=sys.stderr)
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from kb.records.models import utcnow
+    from kb.records.people import list_users
+
+    with _session(args) as session:
+        users = list_users(session, _actor(session, args), unit_code=args.unit, role=args.role)
+        now = utcnow()
+        for u in users:
+            state = "inactive" if not u.active else "locked" if u.locked_until and u.locked_until > now else "ok"
+            print("\t".join([u.username, u.role, u.unit.code if u.unit else "-", u.display_name,
+                             u.cert_no or "-", "、".join(u.fields) or "-", state]))
+    print(f"{len(users)} users", file=sys.stderr)
+    return 0
+
+
+def cmd_units_add(args: argparse.Namespace) -> int:
+    from kb.records.units import add_unit
+
+    with _session(args) as session:
+        unit = add_unit(session, _actor(session, args), args.code, args.name, args.parent)
+        print(f"added unit {unit.code} {unit.path}")
+    return 0
+
+
+def cmd_units_list(args: argparse.Namespace) -> int:
+    from kb.records.units import list_units
+
+    with _session(args) as session:
+        units = list_units(session, _actor(session, args))
+        for unit in units:
+            print(f"{unit.code}\t{unit.path}")
+    print(f"{len(units)} units", file=sys.stderr)
+    return 0

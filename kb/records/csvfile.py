@@ -1,0 +1,67 @@
+"""Reading CSV files that people made in Excel or WPS: UTF-8 (with or without BOM) or GB18030
+(what a Chinese Windows Excel saves), headers in English or Chinese, every row with its line
+number so an import can point at the exact line to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from kb.records.errors import ImportRejected, RowError, ValidationError
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its first line in the file, its cells by canonical column name, and what
+    is wrong with its shape (None when it has one cell per column)."""
+
+    line: int
+    cells: dict[str, str]
+    problem: str | None = None
+
+
+def decode(data: bytes, source: str) -> str:
+    """Text of a CSV file: UTF-8 first, then GB18030; anything else is refused."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(f"{source}: 无法识别的文件编码，请另存为 UTF-8 CSV / "
+                          "neither UTF-8 nor GB18030 text; save it as CSV UTF-8")
+
+
+def read_rows(data: bytes, source: str, aliases: Mapping[str, str], required: set[str]) -> Iterator[Row]:
+    """Rows of ``data`` keyed by canonical column (``aliases`` maps every accepted header,
+    lower-cased, to its column). Unknown or missing columns reject the whole file; a row
+    with the wrong number of cells is a row error, reported with the others."""
+    reader = csv.reader(io.StringIO(decode(data, source), newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise ValidationError(f"{source}: 文件为空或不是 CSV / empty or not a CSV file") from exc
+    columns = [aliases.get(h.strip().lower()) for h in header]
+    problems = [RowError(1, h, "unknown column; expected one of: " + ", ".join(sorted(set(aliases.values()))))
+                for h, c in zip(header, columns, strict=True) if c is None]
+    problems += [RowError(1, c, "duplicate column") for c in {c for c in columns if c and columns.count(c) > 1}]
+    problems += [RowError(1, c, "missing column") for c in sorted(required - set(columns))]
+    if problems:
+        raise ImportRejected(source, problems)
+    previous_end = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportRejected(source, [RowError(previous_end + 1, "", f"unreadable CSV: {exc}")]) from exc
+        line, previous_end = previous_end + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) != len(columns):
+            yield Row(line, {}, f"has {len(cells)} cells, the header has {len(columns)}")
+            continue
+        yield Row(line, {c: v for c, v in zip(columns, cells, strict=True) if c})

@@ -1,0 +1,156 @@
+"""Fixtures shared by the records tests (each tests/test_records_*.py loads them with
+``pytest_plugins``; this module holds no tests).
+
+Every records test runs on SQLite (a file in tmp_path) and on PostgreSQL when
+KB_TEST_POSTGRES_URL is set (``bash scripts/postgres.sh`` prints one); each PostgreSQL test
+gets a schema of its own, dropped afterwards. Under CI a missing PostgreSQL URL fails the run
+instead of skipping, so a green CI means both databases were tested.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+PG_URL = os.environ.get("KB_TEST_POSTGRES_URL", "")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql"),
+]
+PASSWORD = "Xunlian2024pass"  # meets the policy: 10+ characters, letters and digits
+
+
+def _pg_or_skip() -> str:
+    if PG_URL:
+        return PG_URL
+    if os.environ.get("CI"):
+        pytest.fail("CI must test PostgreSQL: export KB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)")
+    pytest.skip("KB_TEST_POSTGRES_URL not set (bash scripts/postgres.sh starts a throwaway server)")
+
+
+@pytest.fixture(params=BACKENDS)
+def records_settings(request, tmp_path):
+    """Settings whose records database is empty: a fresh SQLite file or PostgreSQL schema."""
+    from kb.config import load_settings
+
+    if request.param == "sqlite":
+        yield load_settings(config_file=tmp_path / "absent.toml", data_dir=tmp_path, database_url="")
+        return
+    base = make_url(_pg_or_skip())
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield load_settings(config_file=tmp_path / "absent.toml", data_dir=tmp_path,
+                            database_url=url.render_as_string(hide_password=False))
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fast_hashes(monkeypatch):
+    """Cheap argon2 parameters: the tests hash hundreds of passwords; production's are
+    checked in test_records_auth. Verification reads the parameters from each hash."""
+    from kb.records import auth
+
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    auth._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def db(records_settings, fast_hashes):
+    """A migrated records database: ``db.Session()`` opens sessions on it."""
+    from kb.records.db import init_db
+
+    engine = init_db(records_settings)
+    yield DB(engine=engine, Session=sessionmaker(engine, expire_on_commit=False), settings=records_settings)
+    engine.dispose()
+
+
+@dataclass
+class DB:
+    engine: object
+    Session: sessionmaker[Session]
+    settings: object
+
+
+class Clock:
+    """An injected clock the tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+# 广东省 → 广州市 → 天河区 / 越秀区; 广东省 → 深圳市 → 南山区
+UNITS = [
+    ("440000", "广东省", None),
+    ("440100", "广州市", "440000"),
+    ("440106", "天河区", "440100"),
+    ("440104", "越秀区", "440100"),
+    ("440300", "深圳市", "440000"),
+    ("440305", "南山区", "440300"),
+]
+USERS = [
+    ("admin", "系统管理员", "admin", None),
+    ("trainer", "培训教员", "trainer", "440000"),
+    ("coord.gd", "省协调员", "coordinator", "440000"),
+    ("coord.gz", "广州协调员", "coordinator", "440100"),
+    ("coord.th", "天河协调员", "coordinator", "440106"),
+    ("zhang.th", "张三", "officer", "440106"),
+    ("li.yx", "李四", "officer", "440104"),
+    ("wang.gz", "王五", "officer", "440100"),
+    ("zhao.ns", "赵六", "officer", "440305"),
+]
+
+
+@pytest.fixture
+def world(db, clock):
+    """The units and users above, created through the public API by the shell operator."""
+    from kb.records.models import Operator
+    from kb.records.people import UserSpec, add_user
+    from kb.records.units import add_unit
+
+    op = Operator("setup")
+    with db.Session() as s:
+        for code, name, parent in UNITS:
+            add_unit(s, op, code, name, parent, clock=clock)
+        for i, (username, name, role, unit) in enumerate(USERS):
+            add_user(s, op, UserSpec(username, name, role, unit, cert_no=f"44{i:06d}", fields=["市场监管"],
+                                     password=PASSWORD), clock=clock)
+    return db
+
+
+def user(session: Session, username: str):
+    from sqlalchemy import select
+
+    from kb.records.models import User
+
+    return session.scalar(select(User).where(User.username == username))
+
+
+def count(session: Session, model) -> int:
+    from sqlalchemy import func, select
+
+    return session.scalar(select(func.count()).select_from(model))
