@@ -48,33 +48,26 @@ def make_settings(tmp: Path, **overrides):
     return load_settings(config_file=tmp / "absent.toml", data_dir=tmp, **overrides)
 
 
-@pytest.fixture(scope="session")
-def small_kb(tmp_path_factory):
-    """An Edge store holding five sample documents (laws, plan, case, regulation)."""
+def _ingested(tmp_path_factory, name: str, paths: list[Path]):
     from ingest.pipeline import Ingestor
 
     if not SAMPLE.exists():
         pytest.skip(f"sample corpus not found at {SAMPLE}")
-    tmp = tmp_path_factory.mktemp("small_kb")
-    settings = make_settings(tmp)
+    settings = make_settings(tmp_path_factory.mktemp(name))
     ingestor = Ingestor(settings)
-    report = ingestor.ingest([SAMPLE / n for n in SMALL_SET])
+    report = ingestor.ingest(paths)
     ingestor.close()
     assert not report.failed, report.failed
     return settings
+
+
+@pytest.fixture(scope="session")
+def small_kb(tmp_path_factory):
+    """An Edge store holding five sample documents (laws, plan, case, regulation)."""
+    return _ingested(tmp_path_factory, "small_kb", [SAMPLE / n for n in SMALL_SET])
 
 
 @pytest.fixture(scope="session")
 def sample_kb(tmp_path_factory):
     """An Edge store holding the whole sample corpus (39 documents)."""
-    from ingest.pipeline import Ingestor
-
-    if not SAMPLE.exists():
-        pytest.skip(f"sample corpus not found at {SAMPLE}")
-    tmp = tmp_path_factory.mktemp("sample_kb")
-    settings = make_settings(tmp)
-    ingestor = Ingestor(settings)
-    report = ingestor.ingest([SAMPLE])
-    ingestor.close()
-    assert not report.failed, report.failed
-    return settings
+    return _ingested(tmp_path_factory, "sample_kb", [SAMPLE])
