@@ -154,3 +154,59 @@ def count(session: Session, model) -> int:
     from sqlalchemy import func, select
 
     return session.scalar(select(func.count()).select_from(model))
+
+
+# --- question bank, quizzes, attempts, ledger (tests/test_records_quiz*.py, _ledger, _export) ---
+
+FIELDS = ("市场监管", "生态环境")
+
+
+def make_question(i: int, qtype: str = "single", field: str = "市场监管", difficulty: int = 2):
+    """A question in the generator's shape: single/judge/multiple/blank, keyed predictably
+    (single: A; multiple: AC; judge: A; blank: 十五日)."""
+    from kb.quiz.model import Question, SourceRef
+
+    options = {"single": ["十五日", "三十日", "六十日", "九十日"], "multiple": ["警告", "罚款", "通报批评", "拘留"],
+               "judge": ["对", "错"], "blank": [], "scenario": ["先取证", "先处罚", "先公告"]}[qtype]
+    answer = {"single": "A", "multiple": "AC", "judge": "A", "blank": "十五日", "scenario": "A"}[qtype]
+    ref = SourceRef(doc_key="行政处罚法@2021-01-22", path=f"第{i}条", chunk_key=f"行政处罚法@2021-01-22/第{i}条",
+                    text_hash=f"{i:064x}", quote=f"第{i}条的原文")
+    return Question(id=f"q-{qtype}-{i:04d}", qtype=qtype, stem=f"第{i}题（{qtype}）题干", options=options,
+                    answer=answer, explanation=f"依据「第{i}条的原文」", sources=[ref],
+                    tags={"领域": [field], "技能": ["法律适用"], "法规": ["行政处罚法"]}, difficulty=difficulty)
+
+
+@pytest.fixture
+def bank(world, clock):
+    """World plus 24 approved questions (市场监管: 8 single, 4 multiple, 4 judge, 4 blank;
+    生态环境: 4 single) and 2 drafts."""
+    from kb.records.models import Operator
+    from kb.records.questions import save_questions, set_state
+
+    op = Operator("setup")
+    qs = ([make_question(i) for i in range(1, 9)] + [make_question(i, "multiple") for i in range(9, 13)]
+          + [make_question(i, "judge") for i in range(13, 17)] + [make_question(i, "blank") for i in range(17, 21)]
+          + [make_question(i, "single", "生态环境", 3) for i in range(21, 25)])
+    drafts = [make_question(i) for i in range(25, 27)]
+    with world.Session() as s:
+        save_questions(s, op, qs + drafts, source="fixture", clock=clock)
+        set_state(s, op, [q.id for q in qs], "approved", clock=clock)
+    return world
+
+
+def make_quiz(db, clock, code="Q1", keys=None, **rules):
+    """A quiz made by the operator: a fixed list (default: 4 single, 1 multiple, 1 judge...)."""
+    from kb.records.models import Operator
+    from kb.records.quizzes import QuizSpec, create_quiz
+
+    keys = keys or ["q-single-0001", "q-single-0002", "q-multiple-0009", "q-judge-0013", "q-blank-0017"]
+    with db.Session() as s:
+        spec = QuizSpec(code, f"测验 {code}", question_keys=keys, **rules)
+        return create_quiz(s, Operator("setup"), spec, clock=clock)
+
+
+# Full marks on make_quiz's default paper, and a failing set.
+RIGHT = {"q-single-0001": "A", "q-single-0002": "A", "q-multiple-0009": "AC", "q-judge-0013": "对",
+         "q-blank-0017": "十五日"}
+WRONG = {"q-single-0001": "B", "q-single-0002": "B", "q-multiple-0009": "B", "q-judge-0013": "错",
+         "q-blank-0017": "三十日"}

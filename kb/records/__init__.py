@@ -1,5 +1,6 @@
-"""Training records: units (单位), users and roles, the audit log; later quizzes, attempts,
-the 60-hour ledger and exports. SQLite by default, PostgreSQL by ``KB_DATABASE_URL``.
+"""Training records: units (单位), users and roles, the audit log, the question bank, quizzes
+and attempts, the 60-hour 学时 ledger and exports. SQLite by default, PostgreSQL by
+``KB_DATABASE_URL``.
 
 Modules, one concept each:
 
@@ -9,7 +10,13 @@ Modules, one concept each:
 - ``access``: who may do what (roles, unit scope); every entry point goes through it.
 - ``people`` / ``units``: the actions (add, import, reset, list), each audited.
 - ``audit``: the append-only log writer; ``validate``: formats of identifiers and text.
-- ``csvfile``: reading Excel/WPS CSV files with line numbers; ``cli``: ``kb users``/``kb units``.
+- ``csvfile``: reading Excel/WPS CSV files with line numbers.
+- ``questions``: the question bank (kb.quiz.model.Question stored; draft → approved → retired).
+- ``quizzes``: quizzes assembled from approved questions; ``grading``: scoring one answer.
+- ``attempts``: start, save, submit (grade and credit in one transaction), results.
+- ``ledger``: the append-only 学时 ledger, offline training, reversals, progress toward 60 h.
+- ``export``: CSV / XLSX / xAPI (cmi5-shaped) exports of a unit's year.
+- ``cli``: ``kb users``, ``kb units``, ``kb ledger``, ``kb export``.
 
 This package imports nothing heavy, so ``kb`` starts fast; import the modules you need.
 """

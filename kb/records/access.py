@@ -6,8 +6,10 @@ rules cannot drift apart. Roles grant permissions; scope narrows them:
 - admin: everything, everywhere (the shell :class:`Operator` counts as admin).
 - coordinator: sees and exports the users of their own unit and its sub-units, and manages
   the officers there (add, import, reset passwords); not trainers, coordinators or admins.
+- coordinator, too: enters offline training (集中轮训、岗位练兵、专题讲座) and corrections in
+  the ledger of the people in their subtree, and views their progress.
 - trainer: manages content (questions, quizzes); sees only themselves among users.
-- officer: sees only themselves.
+- officer: sees only themselves; takes quizzes (as everyone may) and sees their own hours.
 
 A refusal raises :class:`AccessDenied` and is written to the audit log in its own transaction.
 """
@@ -29,6 +31,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "units.manage": frozenset({"admin"}),
     "content.manage": frozenset({"trainer", "admin"}),
     "records.export": frozenset({"coordinator", "admin"}),  # narrowed by scope
+    "quiz.take": frozenset(ROLES),  # anyone signed in takes quizzes, as themselves
+    "ledger.manage": frozenset({"coordinator", "admin"}),  # offline training, reversals; narrowed by scope
     "audit.view": frozenset({"admin"}),
 }
 

@@ -1,5 +1,6 @@
-"""``kb users …`` and ``kb units …``: thin dispatchers over :mod:`kb.records.people` and
-:mod:`kb.records.units`.
+"""``kb users …``, ``kb units …``, ``kb ledger …`` and ``kb export``: thin dispatchers over
+:mod:`kb.records.people`, :mod:`kb.records.units`, :mod:`kb.records.ledger` and
+:mod:`kb.records.export`.
 
 Registered by ``kb.cli`` through :func:`add_parser`. Heavy imports (SQLAlchemy, argon2) wait
 until a records command runs, so other ``kb`` commands start as fast as before.
@@ -72,6 +73,41 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_units_add)
     p = sub.add_parser("list", parents=[actor], help="list the units you may see")
     p.set_defaults(func=cmd_units_list)
+
+    ledger = subparsers.add_parser("ledger", help="training hours (学时): add offline training, reverse, progress")
+    sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    p = sub.add_parser("add", parents=[actor], help="enter offline training: kb ledger add zhang.th "
+                       "--category 集中轮训 --hours 8 --date 2026-03-02 --note '签到表 2026-017'")
+    p.add_argument("username")
+    p.add_argument("--category", required=True, help="集中轮训 | 岗位练兵 | 专题讲座 (or rotation | drill | lecture)")
+    p.add_argument("--hours", required=True, help="学时, e.g. 8 or 1.5")
+    p.add_argument("--date", required=True, help="date of the training, YYYY-MM-DD")
+    p.add_argument("--note", required=True, help="evidence (证明材料): sign-in sheet, notice number…")
+    p.add_argument("--force", action="store_true", help="add it even if an identical entry exists")
+    p.set_defaults(func=cmd_ledger_add)
+    p = sub.add_parser("reverse", parents=[actor], help="correct an entry by adding its reversal (never an edit)")
+    p.add_argument("entry_id", type=int)
+    p.add_argument("--reason", required=True)
+    p.set_defaults(func=cmd_ledger_reverse)
+    p = sub.add_parser("list", parents=[actor], help="one person's entries for a year")
+    p.add_argument("username")
+    p.add_argument("--year", type=int, help="default: this year")
+    p.set_defaults(func=cmd_ledger_list)
+    p = sub.add_parser("progress", parents=[actor], help="hours toward 60 of every officer of a unit and its sub-units")
+    p.add_argument("--unit", required=True, help="unit code (单位代码)")
+    p.add_argument("--year", type=int, help="default: this year")
+    p.add_argument("--date", help="judge who is behind as of this date (YYYY-MM-DD; default: today)")
+    p.add_argument("--behind", action="store_true", help="only those behind the pro-rata expectation")
+    p.set_defaults(func=cmd_ledger_progress)
+
+    p = subparsers.add_parser("export", parents=[actor],
+                              help="export a unit's training hours for a year: CSV, XLSX or xAPI statements")
+    p.add_argument("--unit", required=True, help="unit code; its sub-units are included")
+    p.add_argument("--year", required=True, type=int)
+    p.add_argument("--format", required=True, choices=["csv", "xlsx", "xapi"])
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write (readable by its owner only)")
+    p.add_argument("--xapi-base", metavar="IRI", help="base IRI of accounts and activities in xAPI statements")
+    p.set_defaults(func=cmd_export)
 
 
 def _session(args: argparse.Namespace) -> Session:
@@ -201,4 +237,95 @@ def cmd_units_list(args: argparse.Namespace) -> int:
         for unit in units:
             print(f"{unit.code}\t{unit.path}")
     print(f"{len(units)} units", file=sys.stderr)
+    return 0
+
+
+def _date(value: str, what: str = "date"):
+    from datetime import date
+
+    from kb.records.errors import ValidationError
+
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationError(f"日期 {value[:20]!r} 应为 YYYY-MM-DD / {what} {value[:20]!r} "
+                              "must be YYYY-MM-DD") from exc
+
+
+def _this_year() -> int:
+    from kb.records.ledger import local_date
+    from kb.records.models import utcnow
+
+    return local_date(utcnow()).year
+
+
+def cmd_ledger_add(args: argparse.Namespace) -> int:
+    from kb.records.ledger import add_offline
+
+    with _session(args) as session:
+        entry = add_offline(session, _actor(session, args), args.username, args.category, args.hours,
+                            _date(args.date), args.note, force=args.force)
+        print(f"added entry {entry.id}: {args.username} {entry.on_date} {entry.category} {entry.hours} h "
+              f"(year {entry.year})")
+    return 0
+
+
+def cmd_ledger_reverse(args: argparse.Namespace) -> int:
+    from kb.records.ledger import reverse_entry
+
+    with _session(args) as session:
+        entry = reverse_entry(session, _actor(session, args), args.entry_id, args.reason)
+        print(f"added entry {entry.id}: reverses entry {entry.reverses_id} ({entry.hours} h, year {entry.year})")
+    return 0
+
+
+def cmd_ledger_list(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from kb.records.ledger import entries
+
+    year = args.year or _this_year()
+    with _session(args) as session:
+        rows = entries(session, _actor(session, args), args.username, year)
+        reversed_ids = {r.reverses_id for r in rows if r.reverses_id}
+        for r in rows:
+            mark = f"reverses #{r.reverses_id}" if r.reverses_id else "reversed" if r.id in reversed_ids else ""
+            print("\t".join([str(r.id), r.on_date.isoformat(), r.kind, r.category, str(r.hours), r.note, mark]))
+        total = sum((r.hours for r in rows), Decimal("0.00"))
+    print(f"{len(rows)} entries, {total} h in {year}", file=sys.stderr)
+    return 0
+
+
+def cmd_ledger_progress(args: argparse.Namespace) -> int:
+    from kb.records.ledger import GOAL_HOURS, behind, local_date, progress
+    from kb.records.models import utcnow
+
+    year = args.year or _this_year()
+    as_of = _date(args.date) if args.date else local_date(utcnow())
+    with _session(args) as session:
+        rows = progress(session, _actor(session, args), args.unit, year, as_of=as_of)
+    shown = behind(rows) if args.behind else rows
+    for p in shown:
+        state = "达标 met" if p.met else f"落后 behind {p.shortfall}" if p.behind else "正常 on track"
+        print("\t".join([p.username, p.display_name, p.unit_code, str(p.hours), str(p.expected), state]))
+    expected = rows[0].expected if rows else "-"
+    print(f"{len(rows)} officers in {args.unit} and below, {year}: {sum(p.met for p in rows)} met {GOAL_HOURS} h, "
+          f"{sum(p.behind for p in rows)} behind the {expected} h expected by {as_of}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kb.records.export import DEFAULT_BASE_IRI, export_unit
+
+    with _session(args) as session:
+        result = export_unit(session, _actor(session, args), args.unit, args.year, args.format,
+                             base_iri=args.xapi_base or DEFAULT_BASE_IRI)
+    out = Path(args.out)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # names and 执法证号: owner only
+    with open(fd, "wb") as fh:
+        fh.write(result.data)
+    print(f"exported {result.officers} officers, {result.items} credited items of {result.unit_code} and below, "
+          f"{result.year}, to {out} ({args.format}, sha256 {result.sha256[:12]})", file=sys.stderr)
     return 0

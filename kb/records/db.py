@@ -141,3 +141,20 @@ def session_factory(settings: Settings | str | Engine, migrate: bool = True) -> 
     that). Objects stay readable after commit, because the CLI and pages print them then."""
     engine = init_db(settings) if migrate else (settings if isinstance(settings, Engine) else make_engine(settings))
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s next transaction as a writer, before the action reads what it checks.
+
+    On SQLite this is ``BEGIN IMMEDIATE``: the write lock is taken up front, so two writers
+    queue (``busy_timeout``) instead of the second failing when it upgrades a stale read
+    snapshot, and what the action reads stays true until it commits. On PostgreSQL it is an
+    ordinary transaction; the actions lock the rows they depend on (``SELECT … FOR UPDATE``)
+    and unique constraints settle the rest. A read-only transaction already open (lookups,
+    access checks) is ended first; pending changes are a programming error.
+    """
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write: the session holds unsaved changes; commit or roll back first")
+        session.commit()
+    session.connection(execution_options={"immediate": True})

@@ -72,3 +72,27 @@ class ImportRejected(RecordsError):
             f"{source}: {len(errors)} problem(s) in {len(lines)} row(s), nothing imported "
             f"(导入未执行，请修正后重新导入): {shown}{more}"
         )
+
+
+class StateError(RecordsError):
+    """The thing is not in a state that allows this (a retired question approved, an attempt
+    already closed, no attempts left...)."""
+
+
+class NotInAttempt(ValidationError):
+    """An answer names a question that is not part of the attempt; nothing was saved."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        shown = ", ".join(keys[:10]) + (" …" if len(keys) > 10 else "")
+        super().__init__(f"这些题目不在本次答题中，未保存任何答案 / not questions of this attempt, "
+                         f"nothing was saved: {shown}")
+
+
+class TimeLimitExceeded(StateError):
+    """The attempt's time limit (plus the grace period) has passed; the late request changed nothing."""
+
+    def __init__(self, attempt_id: int, deadline: str) -> None:
+        self.attempt_id = attempt_id
+        super().__init__(f"答题时间已到（截止 {deadline}），本次提交未被接受 / the time limit of attempt "
+                         f"{attempt_id} ended at {deadline}; this submission was not accepted")
