@@ -100,6 +100,21 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--behind", action="store_true", help="only those behind the pro-rata expectation")
     p.set_defaults(func=cmd_ledger_progress)
 
+    questions = subparsers.add_parser("questions", help="question bank: generate from the knowledge base, list, review")
+    sub = questions.add_subparsers(dest="questions_command", required=True)
+    p = sub.add_parser("generate", parents=[actor], help="generate draft questions from the indexed provisions")
+    p.add_argument("--doc", action="append", help="document key (kb docs); repeatable; default: all")
+    p.add_argument("--limit-per-type", type=int, help="at most this many of each type")
+    p.set_defaults(func=cmd_questions_generate)
+    p = sub.add_parser("list", parents=[actor], help="list questions")
+    p.add_argument("--state", choices=["draft", "approved", "retired"])
+    p.add_argument("--flagged", action="store_true", help="only questions whose source changed")
+    p.set_defaults(func=cmd_questions_list)
+    for state, verb in (("approved", "approve"), ("retired", "retire"), ("draft", "reopen")):
+        p = sub.add_parser(verb, parents=[actor], help=f"set questions to {state}")
+        p.add_argument("keys", nargs="+")
+        p.set_defaults(func=cmd_questions_state, state=state)
+
     p = subparsers.add_parser("export", parents=[actor],
                               help="export a unit's training hours for a year: CSV, XLSX or xAPI statements")
     p.add_argument("--unit", required=True, help="unit code; its sub-units are included")
@@ -257,6 +272,54 @@ def _this_year() -> int:
     from kb.records.models import utcnow
 
     return local_date(utcnow()).year
+
+
+def cmd_questions_generate(args: argparse.Namespace) -> int:
+    from kb.config import load_settings
+    from kb.quiz.generate import generate_questions
+    from kb.records.questions import list_questions, save_questions, to_model
+    from kb.store import open_store
+
+    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    store = open_store(load_settings(**overrides))
+    with _session(args) as session:
+        actor = _actor(session, args)
+        existing = [to_model(q) for q in list_questions(session)]
+        try:
+            report = generate_questions(store, args.doc, args.limit_per_type, existing)
+        finally:
+            store.close()
+        if not report.questions:
+            print("generated 0 questions: the bank already holds everything the documents yield")
+            return 0
+        result = save_questions(session, actor, report.questions, source="generator")
+    print(f"generated {len(report.questions)} questions ({report.rejection_rate:.1%} of candidates rejected "
+          f"by the validator); bank: {len(result.created)} new, {len(result.updated)} updated, "
+          f"{len(result.unchanged)} unchanged, {len(result.back_to_draft)} back to draft for review")
+    return 0
+
+
+def cmd_questions_list(args: argparse.Namespace) -> int:
+    from kb.quiz.model import TYPE_ZH
+    from kb.records.questions import list_questions
+
+    with _session(args) as session:
+        _actor(session, args)
+        rows = list_questions(session, state=args.state, flagged=True if args.flagged else None)
+        for q in rows:
+            flag = " [source changed]" if q.flagged else ""
+            print(f"{q.key}\t{q.state}\t{TYPE_ZH.get(q.qtype, q.qtype)}\t{q.stem[:60]}{flag}")
+        print(f"{len(rows)} questions")
+    return 0
+
+
+def cmd_questions_state(args: argparse.Namespace) -> int:
+    from kb.records.questions import set_state
+
+    with _session(args) as session:
+        changed = set_state(session, _actor(session, args), args.keys, args.state)
+        print(f"{len(changed)} questions now {args.state}")
+    return 0
 
 
 def cmd_ledger_add(args: argparse.Namespace) -> int:
