@@ -3,44 +3,14 @@ passwords from stdin or a non-echoing prompt, and ``--as`` applying that user's 
 
 from __future__ import annotations
 
-import argparse
-import io
 import stat
-import sys
 
 import pytest
 
-from kb.errors import KBError
 from kb.records.auth import authenticate
-from kb.records.cli import add_parser
 from tests.test_records_fixtures import PASSWORD
 
 pytest_plugins = ["tests.test_records_fixtures"]
-
-
-@pytest.fixture
-def kb(world, monkeypatch, capsys, tmp_path):
-    """Run ``kb ARGS`` in-process against the test database; returns (code, stdout, stderr)."""
-    monkeypatch.setenv("KB_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("KB_DATABASE_URL", world.settings.database_url)
-
-    def run(*argv: str, stdin: str = "", prompts: tuple[str, ...] = ()) -> tuple[int, str, str]:
-        answers = iter(prompts)
-        monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        parser = argparse.ArgumentParser(prog="kb")
-        parser.add_argument("--data-dir")
-        add_parser(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args(["--data-dir", str(world.settings.data_dir), *argv])
-        try:
-            code = args.func(args)
-        except KBError as exc:  # what kb.cli.main does
-            print(f"error: {exc}", file=sys.stderr)
-            code = 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_units_and_users_round_trip(kb, world, tmp_path):

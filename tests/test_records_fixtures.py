@@ -9,7 +9,10 @@ instead of skipping, so a green CI means both databases were tested.
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +21,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from kb.errors import KBError
+from kb.records.cli import add_parser
 
 PG_URL = os.environ.get("KB_TEST_POSTGRES_URL", "")
 BACKENDS = [
@@ -210,3 +216,28 @@ RIGHT = {"q-single-0001": "A", "q-single-0002": "A", "q-multiple-0009": "AC", "q
          "q-blank-0017": "十五日"}
 WRONG = {"q-single-0001": "B", "q-single-0002": "B", "q-multiple-0009": "B", "q-judge-0013": "错",
          "q-blank-0017": "三十日"}
+
+
+@pytest.fixture
+def kb(world, monkeypatch, capsys, tmp_path):
+    """Run ``kb ARGS`` in-process against the test database; returns (code, stdout, stderr)."""
+    monkeypatch.setenv("KB_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("KB_DATABASE_URL", world.settings.database_url)
+
+    def run(*argv: str, stdin: str = "", prompts: tuple[str, ...] = ()) -> tuple[int, str, str]:
+        answers = iter(prompts)
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        parser = argparse.ArgumentParser(prog="kb")
+        parser.add_argument("--data-dir")
+        add_parser(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args(["--data-dir", str(world.settings.data_dir), *argv])
+        try:
+            code = args.func(args)
+        except KBError as exc:  # what kb.cli.main does
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -3,47 +3,18 @@ errors, ``--as`` applying that user's rules, files written for their owner only.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import stat
-import sys
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from kb.errors import KBError
-from kb.records.cli import add_parser
 from kb.records.models import AuditEntry
 from tests.test_records_fixtures import PASSWORD
 
 pytest_plugins = ["tests.test_records_fixtures"]
-
-
-@pytest.fixture
-def kb(world, monkeypatch, capsys, tmp_path):
-    """Run ``kb ARGS`` in-process against the test database; returns (code, stdout, stderr)."""
-    monkeypatch.setenv("KB_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("KB_DATABASE_URL", world.settings.database_url)
-
-    def run(*argv: str, prompts: tuple[str, ...] = ()) -> tuple[int, str, str]:
-        answers = iter(prompts)
-        monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-        parser = argparse.ArgumentParser(prog="kb")
-        parser.add_argument("--data-dir")
-        add_parser(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args(["--data-dir", str(world.settings.data_dir), *argv])
-        try:
-            code = args.func(args)
-        except KBError as exc:  # what kb.cli.main does
-            print(f"error: {exc}", file=sys.stderr)
-            code = 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_add_list_reverse_and_progress(kb):
