@@ -9,10 +9,18 @@ import streamlit as st
 from kb.answer.model import Citation
 
 _STATUS = {"current": "现行有效", "amended": "已被修订", "repealed": "已废止", "unknown": "效力未标注"}
+ROLE_ZH = {"officer": "执法人员", "trainer": "教员", "coordinator": "学时管理员", "admin": "系统管理员"}
 
 
 def status_zh(status: str) -> str:
     return _STATUS.get(status, status)
+
+
+def zh(exc: BaseException) -> str:
+    """The Chinese half of a core error message (they read「中文 / English」)."""
+    text = str(exc)
+    head, sep, _ = text.partition(" / ")
+    return head if sep and any("\u4e00" <= ch <= "\u9fff" for ch in head) else text
 
 
 def show_citation(c: Citation, expanded: bool = False) -> None:

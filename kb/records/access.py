@@ -34,6 +34,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "quiz.take": frozenset(ROLES),  # anyone signed in takes quizzes, as themselves
     "ledger.manage": frozenset({"coordinator", "admin"}),  # offline training, reversals; narrowed by scope
     "audit.view": frozenset({"admin"}),
+    "documents.manage": frozenset({"admin"}),  # upload, ingest, remove knowledge-base documents
 }
 
 # The roles each role may create, import or reset passwords for.

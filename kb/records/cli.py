@@ -59,6 +59,10 @@ def add_parser(subparsers: Any) -> None:
     group.add_argument("--generate", action="store_true", help="generate one and print it")
     p.set_defaults(func=cmd_users_reset_password)
 
+    p = sub.add_parser("bootstrap", help="create the first admin account if there is none "
+                       "(password from KB_ADMIN_PASSWORD, else generated and printed once)")
+    p.set_defaults(func=cmd_users_bootstrap)
+
     p = sub.add_parser("list", parents=[actor], help="list the users you may see")
     p.add_argument("--unit", help="only this unit and its sub-units")
     p.add_argument("--role")
@@ -115,6 +119,10 @@ def add_parser(subparsers: Any) -> None:
         p.add_argument("keys", nargs="+")
         p.set_defaults(func=cmd_questions_state, state=state)
 
+    p = subparsers.add_parser("demo", help="add demo units, users, quizzes and hours so every page has "
+                              "something to show (never on a production database)")
+    p.set_defaults(func=cmd_demo)
+
     p = subparsers.add_parser("export", parents=[actor],
                               help="export a unit's training hours for a year: CSV, XLSX or xAPI statements")
     p.add_argument("--unit", required=True, help="unit code; its sub-units are included")
@@ -163,6 +171,19 @@ def _new_password(args: argparse.Namespace) -> str:
     if getpass.getpass("再输入一次 / again: ") != first:
         raise ValidationError("两次输入的密码不一致 / the passwords differ")
     return first
+
+
+def cmd_users_bootstrap(args: argparse.Namespace) -> int:
+    from kb.records.bootstrap import ensure_first_admin
+
+    with _session(args) as session:
+        created = ensure_first_admin(session)
+    if created:
+        username, password = created
+        print(f"已创建首个管理员账户 / first admin account created: {username}")
+        print(f"初始密码（只显示这一次，首次登录后须修改）/ initial password (shown once, change it at first sign-in): "
+              f"{password}")
+    return 0
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -296,6 +317,27 @@ def cmd_questions_generate(args: argparse.Namespace) -> int:
     print(f"generated {len(report.questions)} questions ({report.rejection_rate:.1%} of candidates rejected "
           f"by the validator); bank: {len(result.created)} new, {len(result.updated)} updated, "
           f"{len(result.unchanged)} unchanged, {len(result.back_to_draft)} back to draft for review")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kb.config import load_settings
+    from kb.records.demo import seed_demo
+    from kb.store import open_store
+
+    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    store = open_store(load_settings(**overrides))
+    try:
+        with _session(args) as session:
+            report = seed_demo(session, store)
+    finally:
+        store.close()
+    if not report.created:
+        print("demo data already present; nothing changed")
+    else:
+        print(f"demo data added: {len(report.users)} users, {report.questions} approved questions, "
+              f"quizzes {', '.join(report.quizzes) or '(none: no questions could be generated)'}")
+    print(f"sign in as {', '.join(report.users)} with password {report.password}")
     return 0
 
 

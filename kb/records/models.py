@@ -445,3 +445,53 @@ class LedgerEntry(Base):
 
     def __repr__(self) -> str:
         return f"LedgerEntry({self.id}, user={self.user_id}, {self.year}, {self.kind!r}, {self.hours})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The app: answer feedback and trainer-authored drills (migration 0003)
+
+DRILL_STATES: tuple[str, ...] = ("draft", "published", "retired")
+
+
+class AnswerFeedback(Base):
+    """An officer's 👍/👎 on one answer, kept with the question, the answer text and what it
+    cited, so a trainer reviewing it sees exactly what the officer saw."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (CheckConstraint("vote IN (-1, 1)", name="vote"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))
+    citations: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    vote: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User | None] = relationship()
+
+
+class DrillRecord(Base):
+    """A 情景演练 as a trainer wrote it: the YAML source (the format of ``corpus/scenarios``)
+    is the truth; title and field are copies for listing. Publishing turns the validated steps
+    into approved questions and a quiz (``quiz_id``) that officers take like any other."""
+
+    __tablename__ = "drills"
+    __table_args__ = (CheckConstraint(_one_of("state", DRILL_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(32), default="")
+    source: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    quiz_id: Mapped[int | None] = mapped_column(ForeignKey("quizzes.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    quiz: Mapped[Quiz | None] = relationship()

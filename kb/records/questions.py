@@ -69,7 +69,7 @@ def _sources(q: qm.Question) -> list[dict[str, str]]:
         missing = [f for f in SOURCE_FIELDS if not isinstance(data.get(f), str) or not data.get(f)]
         if missing:
             raise ValidationError(f"出处缺少 {', '.join(missing)} / a source lacks {', '.join(missing)}")
-        out.append({f: validate.text(data[f], f"出处 {f} / source {f}", 4000) for f in SOURCE_FIELDS})
+        out.append({f: validate.text(data[f], f"出处 {f} / source {f}", 4000, multiline=True) for f in SOURCE_FIELDS})
     return out
 
 
@@ -104,9 +104,10 @@ def _clean(q: qm.Question) -> dict[str, Any]:
     if not isinstance(q.difficulty, int) or not 1 <= q.difficulty <= 3:
         raise ValidationError(f"难度 {q.difficulty!r} 应为 1–3 / difficulty must be 1, 2 or 3")
     return {
-        "key": question_key(q.id), "qtype": q.qtype, "stem": validate.text(q.stem, "题干 / stem", 5000),
+        "key": question_key(q.id), "qtype": q.qtype, "stem": validate.text(q.stem, "题干 / stem", 5000, multiline=True),
         "options": options, "answer": answer,
-        "explanation": validate.text(q.explanation, "解析 / explanation", 5000, required=False),
+        "explanation": validate.text(q.explanation, "解析 / explanation", 5000, required=False,
+                                     multiline=True),
         "sources": _sources(q), "tags": _tags(q.tags), "difficulty": q.difficulty,
         "author": validate.text(q.author, "作者 / author", 64), "flagged": bool(q.flagged),
     }

@@ -23,14 +23,16 @@ FIELD_SEPARATORS = re.compile(r"[、,，;；|]")
 ROLE_ALIASES = {"执法人员": "officer", "教员": "trainer", "协调员": "coordinator", "管理员": "admin"}
 
 
-def text(value: str | None, what: str, max_len: int, required: bool = True) -> str:
-    """Free text, stripped; verbatim otherwise. Raises ValidationError naming ``what``."""
+def text(value: str | None, what: str, max_len: int, required: bool = True, multiline: bool = False) -> str:
+    """Free text, stripped; verbatim otherwise. Raises ValidationError naming ``what``.
+    ``multiline`` allows line breaks (an explanation quoting several 款), no other controls."""
     value = unicodedata.normalize("NFC", (value or "").strip())
     if not value:
         if required:
             raise ValidationError(f"{what} 不能为空 / {what} is required")
         return ""
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in value):
+    allowed = {"\n"} if multiline else set()
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in allowed for ch in value):
         raise ValidationError(f"{what} 含有控制字符 / {what} contains control characters")
     if len(value) > max_len:
         raise ValidationError(f"{what} 过长（最多 {max_len} 字）/ {what} is longer than {max_len} characters")
