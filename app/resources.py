@@ -18,9 +18,14 @@ def settings() -> Settings:
     return load_settings()
 
 
+_opened: list[Answerer] = []
+
+
 @st.cache_resource(show_spinner="正在加载知识库与向量模型…")
 def _answerer(data_dir: str, qdrant_url: str, embed_cache: str) -> Answerer:
-    return Answerer(load_settings())
+    made = Answerer(load_settings())
+    _opened.append(made)
+    return made
 
 
 def answerer() -> Answerer:
@@ -48,3 +53,11 @@ def records() -> sessionmaker[Session]:
     s = settings()
     return _records(str(s.data_dir), s.database_url)
 
+
+
+def close_all() -> None:
+    """Close every store handle opened here and forget the cached resources, so another
+    process (or test) can open the same Qdrant Edge folder, which allows one holder."""
+    while _opened:
+        _opened.pop().retriever.store.close()
+    st.cache_resource.clear()

@@ -1,38 +1,79 @@
-"""The app's pages with streamlit's AppTest, over a real (tiny) knowledge base."""
+"""The app frame and the 问答/法规库 pages in AppTest, over the populated test site."""
 
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
+import time
 
-from ingest.pipeline import Ingestor
-from tests.conftest import EMBED_CACHE, ROOT, make_settings, sample
-
-REG = "reg_fakuan-jueding-yu-fakuan-shoujiao-fenli-shishi-banfa_1997.md"
+pytest_plugins = ["tests.app_site"]
 
 
-@pytest.fixture(scope="module")
-def app_kb(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app_kb")
-    ing = Ingestor(make_settings(tmp))
-    ing.ingest([sample(REG)])
-    ing.close()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KB_DATA_DIR", str(tmp))
-    mp.setenv("KB_EMBED_CACHE", str(EMBED_CACHE))
-    yield tmp
-    import streamlit as st
 
-    from app.resources import answerer
-
-    answerer().retriever.store.close()  # release the Qdrant Edge lock for later tests
-    st.cache_resource.clear()
-    mp.undo()
-
-
-def test_ask_page_answers_with_citations(app_kb):
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
+def test_sign_in_page_refuses_a_wrong_password_without_saying_why(site):
+    at = site.app()
+    assert at.title[0].value == "执法知库 · 登录"
+    at.text_input[0].set_value("admin")
+    at.text_input[1].set_value("wrong-password-1")
+    at.button[0].click().run()
     assert not at.exception
+    assert "用户名或密码错误" in at.error[0].value
+
+
+def test_sign_in_then_navigation_follows_the_role(site):
+    at = site.app()
+    at.text_input[0].set_value("demo.officer1")
+    at.text_input[1].set_value("Zhifa2026demo")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "智能问答"
+    assert "张执法" in at.sidebar.markdown[0].value
+
+
+def test_a_generated_first_password_must_be_changed_before_anything_else(site):
+    from kb.records.people import reset_password
+
+    with site.session() as s:
+        from kb.records.models import Operator
+
+        temporary = reset_password(s, Operator(name="test"), "demo.officer5")  # owner must change it
+    at = site.app("demo.officer5")
+    assert not at.exception and "须先修改密码" in at.info[0].value
+    at.text_input[0].set_value(temporary)
+    at.text_input[1].set_value("Xinmima2026ok")
+    at.text_input[2].set_value("Xinmima2026ok")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "智能问答"
+
+
+def test_idle_session_expires_with_a_message(site):
+    at = site.app("demo.officer1")
+    at.session_state["zhifa_auth"]["last_seen"] = time.time() - 31 * 60
+    at.run()
+    assert at.title[0].value == "执法知库 · 登录"
+    assert "登录已超时" in at.warning[0].value
+
+
+def test_a_page_typed_by_url_is_refused_by_the_core(site):
+    at = site.app("demo.officer1", file="views/admin.py")
+    assert not at.exception
+    assert "无权访问此页面" in at.error[0].value
+    from sqlalchemy import select
+
+    from kb.records.models import AuditEntry
+
+    with site.session() as s:
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "refused",
+                                                     AuditEntry.action == "documents.manage")).all()
+    assert refused, "the refusal is audited"
+
+
+def test_signed_out_page_asks_to_sign_in(site):
+    at = site.app(file="views/study.py")
+    assert "请先登录" in at.warning[0].value
+
+
+def test_ask_page_answers_with_citations(site):
+    at = site.app("demo.officer1")
     assert at.title[0].value == "智能问答"
     at.chat_input[0].set_value("罚款决定与罚款收缴分离实施办法第三条").run()
     assert not at.exception
@@ -42,9 +83,8 @@ def test_ask_page_answers_with_citations(app_kb):
     assert "知识库中未找到相关依据" in " ".join(m.value for m in at.markdown)
 
 
-def test_search_page(app_kb):
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
-    at.switch_page("views/search.py").run()
-    assert not at.exception and at.title[0].value == "法规检索"
+def test_library_page_searches(site):
+    at = site.app("demo.officer1", "views/library.py")
+    assert not at.exception and at.title[0].value == "法规库"
     at.text_input[0].set_value("罚款收缴").run()
     assert any("罚款决定与罚款收缴分离实施办法" in m.value for m in at.markdown)

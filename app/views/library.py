@@ -10,7 +10,7 @@ from app.view import status_zh
 TYPES = {"law": "法律", "regulation": "行政法规", "rule": "部门规章", "interpretation": "司法解释",
          "policy": "政策文件", "plan": "实施方案", "case": "典型案例"}
 
-st.title("法规检索")
+st.title("法规库")
 retriever = answerer().retriever
 with st.sidebar:
     st.caption(f"已收录 {len(retriever.documents)} 件文件")
