@@ -9,6 +9,9 @@ import streamlit as st
 from kb.answer.model import Citation
 
 _STATUS = {"current": "现行有效", "amended": "已被修订", "repealed": "已废止", "unknown": "效力未标注"}
+TYPES_ZH = {"law": "法律", "regulation": "行政法规", "rule": "部门规章", "interpretation": "司法解释",
+            "policy": "政策文件", "plan": "实施方案", "case": "典型案例", "scenario": "情景演练",
+            "全部": "全部"}
 ROLE_ZH = {"officer": "执法人员", "trainer": "教员", "coordinator": "学时管理员", "admin": "系统管理员"}
 
 

@@ -88,3 +88,33 @@ def test_library_page_searches(site):
     assert not at.exception and at.title[0].value == "法规库"
     at.text_input[0].set_value("罚款收缴").run()
     assert any("罚款决定与罚款收缴分离实施办法" in m.value for m in at.markdown)
+
+
+def test_library_browses_a_document_by_structure(site):
+    at = site.app("demo.officer1", "views/library.py")
+    docs = at.selectbox(key="library_doc")
+    docs.set_value("行政处罚法@2021-01-22").run()
+    assert not at.exception
+    at.button(key="library_go_第三十三条").click().run()
+    assert "《中华人民共和国行政处罚法》第三十三条" in at.subheader[0].value
+    assert "违法行为轻微并及时改正" in " ".join(t.value for t in at.text)
+    at.button(key="library_next").click().run()
+    assert "第三十四条" in at.subheader[0].value
+    assert "以本条为依据的题目" in " ".join(m.value for m in at.markdown)
+
+
+def test_feedback_on_an_answer_is_stored_for_trainers(site):
+    from sqlalchemy import select
+
+    from kb.records.models import AnswerFeedback
+
+    at = site.app("demo.officer2")
+    at.chat_input[0].set_value("罚款决定与罚款收缴分离实施办法第三条").run()
+    at.feedback(key="ask_vote_0").set_value(0).run()  # 0 is 👎
+    at.text_input(key="ask_comment_0").set_value("引用正确，但希望附上罚款收缴流程")
+    at.button(key="ask_send_0").click().run()
+    assert not at.exception
+    assert "已收到您的评价" in " ".join(c.value for c in at.caption)
+    with site.session() as s:
+        rows = s.scalars(select(AnswerFeedback).where(AnswerFeedback.comment.like("%罚款收缴流程%"))).all()
+    assert len(rows) == 1 and rows[0].vote == -1 and rows[0].citations
