@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install, ingest the sample corpus into ./data (skipped
-# when unchanged), then start the app on the embedded defaults (Qdrant Edge + SQLite).
+# when unchanged), create the first admin account, then start the app on the embedded
+# defaults (Qdrant Edge + SQLite). KB_DEMO=1 adds demo users, quizzes and hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,5 +11,9 @@ if [ -d "$CORPUS" ]; then
 else
   echo "note: sample corpus not found at $CORPUS (set KB_SAMPLE_CORPUS); starting with what ./data holds" >&2
 fi
+# The first admin account: KB_ADMIN_PASSWORD, or a generated password printed once here.
+.venv/bin/kb users bootstrap
+# Optional demo data (units, users, quizzes, hours) so every page has something to show.
+if [ "${KB_DEMO:-0}" = 1 ]; then .venv/bin/kb demo; fi
 exec .venv/bin/streamlit run app/main.py --server.headless true --server.port "${PORT:-8501}" \
   --browser.gatherUsageStats false

@@ -9,5 +9,7 @@ if [ -z "${KB_TEST_POSTGRES_URL:-}" ]; then
   export KB_TEST_POSTGRES_URL
   trap 'bash scripts/postgres.sh stop' EXIT
 fi
+# The end-to-end test drives a real headless Chromium.
+bash scripts/browser.sh
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -56,18 +56,14 @@ class Site:
         return session_factory(make_settings(self.data_dir), migrate=False)()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def build_site(tmp: Path) -> None:
+    """Ingest DOCS into ``tmp`` and fill its records database with the demo data."""
     from ingest.pipeline import Ingestor
-    from kb.records import auth
+    from kb.records.bootstrap import ensure_first_admin
     from kb.records.db import session_factory
     from kb.records.demo import seed_demo
     from kb.store import open_store
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    auth._dummy_hash.cache_clear()
-    tmp = tmp_path_factory.mktemp("site")
     settings = make_settings(tmp)
     ing = Ingestor(settings)
     ing.ingest([sample(d) for d in DOCS])
@@ -75,12 +71,21 @@ def site(tmp_path_factory):
     store = open_store(settings)
     try:
         with session_factory(settings)() as s:
-            from kb.records.bootstrap import ensure_first_admin
-
             ensure_first_admin(s, ADMIN_PASSWORD)
             seed_demo(s, store)
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from kb.records import auth
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    auth._dummy_hash.cache_clear()
+    tmp = tmp_path_factory.mktemp("site")
+    build_site(tmp)
     mp.setenv("KB_DATA_DIR", str(tmp))
     mp.setenv("KB_EMBED_CACHE", str(EMBED_CACHE))
     mp.setenv("KB_DATABASE_URL", "")
