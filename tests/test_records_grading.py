@@ -60,3 +60,18 @@ def test_scores():
     # a 情景 question keyed with several options is scored like 多选
     assert score("scenario", ABCD, "AB", "A", 2, "partial") == 1.0
     assert letters_of("c, a;A") == "AC"
+
+
+@pytest.mark.parametrize(("key", "typed", "earned"), [
+    ("十五日", "15日", 1.0),
+    ("十五日", "１５日", 1.0),
+    ("15日", "十五日", 1.0),
+    ("二千元", "2000元", 1.0),
+    ("一百零五", "105", 1.0),
+    ("十五日", "十六日", 0.0),
+    ("十五日", "150日", 0.0),
+    ("统一", "统一", 1.0),
+])
+def test_blank_numbers_compare_by_value(key, typed, earned):
+    response = normalize("blank", [], key, typed)
+    assert score("blank", [], key, response, 1, "all_or_nothing") == earned

@@ -8,7 +8,9 @@ answered with option letters; 填空 (and 情景 without options) with text.
   ``all_or_nothing``: the full points only for exactly the keyed set. ``partial``: no credit
   if any chosen option is wrong; otherwise points × chosen keyed options ÷ all keyed options.
 - 填空: compared after NFKC (full-width → half-width), with whitespace and a trailing
-  full stop removed; otherwise exact.
+  full stop removed, and numbers compared by value: 「十五日」「15日」「１５日」 are one answer,
+  as are 「二千元」 and 「2000元」 (statutes write numbers in Chinese, officers type digits);
+  otherwise exact.
 
 An empty response is "not answered" and earns nothing. A response naming an option that does
 not exist, or several letters for a one-letter question, is refused with ValidationError
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kb.numerals import CN_NUMERAL_RE, cn_to_int
 from kb.records.errors import ValidationError
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -27,6 +30,7 @@ JUDGE_WORDS = {"对": "A", "正确": "A", "√": "A", "T": "A", "TRUE": "A", "�
                "错": "B", "错误": "B", "×": "B", "F": "B", "FALSE": "B", "否": "B"}
 _SEPARATORS = re.compile(r"[\s,，、;；/|]+")
 _SPACE = re.compile(r"\s+")
+_CN_NUMBER = re.compile(CN_NUMERAL_RE)
 MAX_RESPONSE = 2000
 
 
@@ -69,12 +73,25 @@ def normalize(qtype: str, options: list[str], answer: str, response: str | None)
     return chosen
 
 
+def _numbers_as_digits(text: str) -> str:
+    """Every Chinese numeral in ``text`` written in digits (三十日 → 30日); a run that is not a
+    number (a lone 万 in a word) is left as it is."""
+    def digits(m: re.Match[str]) -> str:
+        try:
+            return str(cn_to_int(m.group()))
+        except ValueError:
+            return m.group()
+
+    return _CN_NUMBER.sub(digits, text)
+
+
 def score(qtype: str, options: list[str], answer: str, response: str, points: int, scoring: str) -> float:
     """Points earned by a normalised ``response`` (see the module docstring for the rules)."""
     if not response:
         return 0.0
     if not is_choice(qtype, options):
-        return float(points) if response == _SPACE.sub("", unicodedata.normalize("NFKC", answer)).rstrip("。.") else 0.0
+        key = _SPACE.sub("", unicodedata.normalize("NFKC", answer)).rstrip("。.")
+        return float(points) if response == key or _numbers_as_digits(response) == _numbers_as_digits(key) else 0.0
     key, chosen = set(letters_of(answer)), set(response)
     if chosen == key:
         return float(points)
