@@ -47,6 +47,9 @@ class Settings:
     llm_timeout: float = 30.0
     # Records database (training records): SQLite by default.
     database_url: str = ""
+    # xAPI exports: the IRI base of activity ids and account home pages; set it to a domain
+    # the department controls so an LRS can tell our statements from others'.
+    xapi_base_iri: str = "https://zhifakb.example"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -348,8 +348,9 @@ def render_xapi(statements: list[dict[str, Any]]) -> bytes:
 
 
 def export_unit(session: Session, actor: Actor, unit_code: str, year: int, fmt: str, *,
-                base_iri: str = DEFAULT_BASE_IRI, clock: Clock = utcnow) -> Export:
+                base_iri: str | None = None, clock: Clock = utcnow) -> Export:
     """The unit's (and sub-units') hours for ``year`` as ``fmt`` (csv | xlsx | xapi).
+    ``base_iri`` defaults to the configured ``xapi_base_iri`` (KB_XAPI_BASE_IRI).
 
     Checks access first (refusals audited), then builds the file in memory and commits the
     audit entry (format, counts, sha256) before returning it: no export leaves unrecorded.
@@ -373,6 +374,10 @@ def export_unit(session: Session, actor: Actor, unit_code: str, year: int, fmt: 
     elif fmt == "xlsx":
         data = render_xlsx(officers)
     else:
+        if base_iri is None:
+            from kb.config import load_settings
+
+            base_iri = load_settings().xapi_base_iri
         data = render_xapi(xapi_statements(session, unit_ids, officers, year, base_iri))
     items = sum(len(o.items) for o in officers)
     digest = hashlib.sha256(data).hexdigest()
