@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -26,11 +27,14 @@ def zh(exc: BaseException) -> str:
     return head if sep and any("\u4e00" <= ch <= "\u9fff" for ch in head) else text
 
 
-def show_citation(c: Citation, expanded: bool = False) -> None:
-    """The citation with the whole provision, the quoted span highlighted."""
+def show_citation(c: Citation, expanded: bool = False, below: Callable[[], None] | None = None) -> None:
+    """The citation with the whole provision, the quoted span highlighted; ``below`` draws
+    more inside the same box (the 问答 page's 「在法规库中查看」)."""
     with st.expander(f"[{c.n}] {c.rendered} · {status_zh(c.status)}", expanded=expanded):
         text = html.escape(c.chunk_text)
         quote = html.escape(c.quote.strip())
         if quote and quote in text:
             text = text.replace(quote, f"<mark>{quote}</mark>", 1)
         st.markdown(text.replace("\n", "<br>"), unsafe_allow_html=True)
+        if below is not None:
+            below()

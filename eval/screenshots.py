@@ -1,82 +1,76 @@
-"""Screenshots of the app's pages at 1280×800 in headless Chromium (Debian chromium +
-chromium-driver), for the README and docs/screenshots/.
+"""Screenshots of every page at 1280×800 in headless Chromium, signed in as the role that
+uses it, and the time from submitting a question to the first visible answer text.
 
-    python -m eval.screenshots http://localhost:8501 docs/screenshots
+    KB_DATA_DIR=/tmp/kbshots kb ingest ../shared/corpus/sample && KB_DATA_DIR=/tmp/kbshots kb demo
+    KB_DATA_DIR=/tmp/kbshots python -m eval.screenshots docs/screenshots
+
+The app is started here as a real server process on that data (see eval/serve.py).
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from eval.browser import ask, browser, click_button, open_page, settle, sign_in, wait_text
+from eval.serve import serving
+from kb.records.demo import DEMO_PASSWORD
 
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,800")
+QUESTIONS = ["哪些情形执法人员可以当场收缴罚款？", "行政处罚的听证程序是怎样的", "当事人逾期不缴纳罚款怎么办",
+             "执法人员调查时应当出示什么", "行政处罚决定书应当载明哪些事项"]
 
 
-def browser() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='zhifakb-chrome-')}")
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+def shoot(driver, folder: Path, name: str) -> None:
+    settle(driver)
+    time.sleep(1)
+    driver.save_screenshot(str(folder / f"{name}.png"))
+    print(f"  {name}.png")
 
 
-def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 120):
-    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def ask(driver: webdriver.Chrome, question: str, expect: str) -> float:
-    """Type a question; return seconds until ``expect`` is visible in the newest answer."""
-    box = wait_for(driver, "textarea[data-testid='stChatInputTextArea']")
-    before = len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
-    started = time.perf_counter()
-    box.send_keys(question, Keys.ENTER)
-
-    def answered(d: webdriver.Chrome) -> bool:
-        messages = d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
-        return len(messages) >= before + 2 and expect in messages[-1].text
-
-    WebDriverWait(driver, 120).until(answered)
-    return time.perf_counter() - started
-
-
-def main(url: str, out: str) -> int:
+def main(out: str) -> int:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    driver = browser()
-    try:
-        driver.get(url)
-        wait_for(driver, "textarea[data-testid='stChatInputTextArea']")
-        time.sleep(1)
-        driver.save_screenshot(str(folder / "ask-empty.png"))
-        seconds = ask(driver, "哪些情形执法人员可以当场收缴罚款？", "[1]")
-        time.sleep(1.5)
-        driver.save_screenshot(str(folder / "ask-answer.png"))
-        print(f"question → first visible answer text: {seconds:.2f}s")
-        ask(driver, "护照怎么办理", "知识库中未找到相关依据")
-        time.sleep(1.5)
-        driver.save_screenshot(str(folder / "ask-abstain.png"))
-        driver.get(url.rstrip("/") + "/search")
-        box = wait_for(driver, "[data-testid='stTextInput'] input")
-        box.send_keys("处罚法第三十三条", Keys.ENTER)
-        cited = "《中华人民共和国行政处罚法》第三十三条"
-        WebDriverWait(driver, 60).until(lambda d: cited in d.find_element(By.TAG_NAME, "body").text)
-        time.sleep(1.5)
-        driver.save_screenshot(str(folder / "search.png"))
-    finally:
-        driver.quit()
+    env = {"KB_DATA_DIR": os.environ.get("KB_DATA_DIR", "data")}
+    with serving(env) as url:
+        driver = browser()
+        try:
+            driver.get(url)
+            wait_text(driver, "执法知库 · 登录")
+            shoot(driver, folder, "login")
+            sign_in(driver, url, "demo.officer1", DEMO_PASSWORD)
+            shoot(driver, folder, "ask-empty")
+            seconds = [ask(driver, q, "[1]") for q in QUESTIONS[:1]]
+            shoot(driver, folder, "ask-answer")
+            seconds += [ask(driver, q, "回答方式") for q in QUESTIONS[1:]]
+            ask(driver, "护照怎么办理", "知识库中未找到相关依据")
+            shoot(driver, folder, "ask-abstain")
+            open_page(driver, "法规库")
+            shoot(driver, folder, "library")
+            open_page(driver, "学习与考试")
+            shoot(driver, folder, "study")
+            open_page(driver, "我的账户")
+            shoot(driver, folder, "account")
+            for username, pages in (("demo.trainer", ["题库审核", "情景演练编辑"]), ("demo.coord", ["学时统计"]),
+                                    ("admin", ["管理"])):
+                click_button(driver, "退出登录")
+                password = os.environ.get("KB_ADMIN_PASSWORD", "") if username == "admin" else DEMO_PASSWORD
+                if not password:
+                    print("  (set KB_ADMIN_PASSWORD to the admin's password to shoot 管理)")
+                    continue
+                sign_in(driver, url, username, password)
+                for title in pages:
+                    open_page(driver, title)
+                    shoot(driver, folder, {"题库审核": "review", "情景演练编辑": "drill-editor", "学时统计": "hours",
+                                           "管理": "admin"}[title])
+        finally:
+            driver.quit()
+    print(f"question → first visible answer text over {len(seconds)} questions: "
+          f"median {statistics.median(seconds):.2f}s, max {max(seconds):.2f}s")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(*(sys.argv[1:3] if len(sys.argv) > 2 else ("http://localhost:8501", "docs/screenshots"))))
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"))

@@ -7,6 +7,8 @@ in 法规库. 👍/👎 with an optional comment is stored for trainers (题库�
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 from sqlalchemy.orm import Session
 
@@ -34,9 +36,9 @@ def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
         for c in a.related:
             show_citation(c, expanded=False)
     for c in a.citations:
-        show_citation(c)
-        st.button("在法规库中查看", key=f"ask_open_{turn}_{c.n}", icon=":material/menu_book:",
-                  on_click=_open_in_library, args=(c.doc_key, c.path), type="tertiary")
+        show_citation(c, expanded=len(a.citations) == 1, below=partial(
+            st.button, "在法规库中查看全文与上下条", key=f"ask_open_{turn}_{c.n}", icon=":material/menu_book:",
+            on_click=_open_in_library, args=(c.doc_key, c.path), type="tertiary"))
     for note in a.notes:
         st.info(note)
     st.caption(f"回答方式：{MODES.get(a.mode, '—')} · 置信度 {a.confidence:.2f}")
@@ -73,7 +75,8 @@ def render(db: Session, user: User) -> None:
         return
     with st.sidebar:
         types = sorted({d.doc_type for d in retriever.documents})
-        chosen = st.multiselect("只在这些类型中查找", types, key="ask_types", format_func=lambda t: TYPES_ZH.get(t, t))
+        chosen = st.multiselect("只在这些类型中查找", types, key="ask_types", placeholder="全部类型",
+                                format_func=lambda t: TYPES_ZH.get(t, t))
     history: list[tuple[str, Answer]] = st.session_state.setdefault(HISTORY, [])
     for turn, (question, a) in enumerate(history):
         with st.chat_message("user"):

@@ -12,6 +12,7 @@ from app.view import TYPES_ZH, status_zh
 from kb.browse import Provision, by_heading, neighbours, outline
 from kb.citation import render_path
 from kb.library import DocumentInfo
+from kb.model import DOC_TYPES
 from kb.records.citing import drills_citing, questions_citing
 from kb.records.models import User
 
@@ -34,7 +35,7 @@ def _apply_open_request(docs: list[DocumentInfo]) -> None:
 
 def _article(db: Session, doc: DocumentInfo, provisions: list[Provision], path: str) -> None:
     current = next(p for p in provisions if p.path == path)
-    st.subheader(f"《{doc.title}》{render_path(path)}")
+    st.markdown(f"#### 《{doc.title}》{render_path(path)}")
     st.caption(f"{current.breadcrumb} · {doc.version} · {status_zh(doc.status)}")
     with st.container(border=True):
         st.text(current.text)
@@ -59,7 +60,7 @@ def _select(path: str) -> None:
 
 def _browse(db: Session, docs: list[DocumentInfo]) -> None:
     _apply_open_request(docs)
-    types = ["全部", *sorted({d.doc_type for d in docs})]
+    types = ["全部", *dict.fromkeys(d.doc_type for d in docs)]
     statuses = ["全部", *sorted({d.status for d in docs})]
     c1, c2 = st.columns(2)
     kind = c1.selectbox("文件类型", types, key="library_type", format_func=lambda t: TYPES_ZH.get(t, t))
@@ -98,8 +99,8 @@ def _browse(db: Session, docs: list[DocumentInfo]) -> None:
 def _search(docs: list[DocumentInfo]) -> None:
     retriever = answerer().retriever
     c1, c2 = st.columns([3, 1])
-    chosen = c1.multiselect("文件类型", sorted({d.doc_type for d in docs}), key="library_search_types",
-                            format_func=lambda t: TYPES_ZH.get(t, t))
+    chosen = c1.multiselect("文件类型", list(dict.fromkeys(d.doc_type for d in docs)), key="library_search_types",
+                            placeholder="全部类型", format_func=lambda t: TYPES_ZH.get(t, t))
     k = c2.number_input("返回条数", 1, 20, 5, key="library_k")
     query = st.text_input("输入问题或条文（如「处罚法第三十三条」「当场收缴罚款的情形」）", max_chars=500,
                           key="library_query")
@@ -117,7 +118,8 @@ def _search(docs: list[DocumentInfo]) -> None:
 
 def render(db: Session, user: User) -> None:
     st.title("法规库")
-    docs = sorted(answerer().retriever.documents, key=lambda d: (d.doc_type, d.title, d.version))
+    order = {t: i for i, t in enumerate(DOC_TYPES)}
+    docs = sorted(answerer().retriever.documents, key=lambda d: (order.get(d.doc_type, 99), d.title, d.version))
     if not docs:
         st.warning("知识库为空。请管理员在「管理」页上传文件，或运行 `kb ingest <文件或文件夹>`。")
         return
