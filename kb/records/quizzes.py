@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +58,9 @@ class QuizSpec:
     max_attempts: int | None = None
     credit_hours: Decimal | int | str = Decimal(1)
     multiple_scoring: str = "all_or_nothing"
+    # What the quiz belongs to, kept in its ``selection`` for the pages: a drill's
+    # {"drill": code, "narrative": text}, shown above the questions.
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def quiz_code(value: str | None) -> str:
@@ -154,6 +158,7 @@ def create_quiz(session: Session, actor: Actor, spec: QuizSpec, *, clock: Clock 
         if session.scalar(select(Quiz.id).where(Quiz.code == code)) is not None:
             raise ValidationError(f"测验代码 {code} 已存在 / quiz code {code} already exists")
         chosen, selection = _choose(session, spec)
+        selection = {**dict(spec.context), **selection}
         quiz = Quiz(code=code, title=title, time_limit_s=minutes * 60 if minutes else None, pass_mark=spec.pass_mark,
                     max_attempts=max_attempts, credit_hours=hours, multiple_scoring=spec.multiple_scoring,
                     selection=selection, active=True, created_at=clock(),
