@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from kb.records.units import add_unit
 from kb.store.base import VectorStore
 
 DEMO_PASSWORD = "Zhifa2026demo"
+SCENARIOS = Path(__file__).resolve().parents[2] / "corpus" / "scenarios"
 UNITS = [("440000", "示范省司法厅", None), ("440100", "示范市市场监督管理局", "440000"),
          ("440103", "示范区综合行政执法局", "440100")]
 PEOPLE = [
@@ -97,12 +99,26 @@ def seed_demo(session: Session, store: VectorStore, *, password: str = DEMO_PASS
                                .limit(1)) is None:
         _attempt(session, "demo.officer1", made[0], correct=True, clock=clock)
         _attempt(session, "demo.officer2", made[0], correct=False, clock=clock)
+    _drills(session, trainer, store, clock)
     coord = session.scalar(select(User).where(User.username == "demo.coord"))
     today = clock().date()
     for username, category, hours, note in OFFLINE:
         ledger.add_offline(session, coord, username, category, hours, date(today.year, 3, 15), note, clock=clock)
     return DemoReport(created=True, users=[p.username for p in PEOPLE], questions=len(drafts), quizzes=made,
                       password=password)
+
+
+def _drills(session: Session, trainer: User, store: VectorStore, clock: Clock) -> None:
+    """Our drills (corpus/scenarios) when the knowledge base holds every law they cite; with
+    a smaller knowledge base they are skipped (the import is all-or-none)."""
+    from kb.errors import KBError
+    from kb.quiz.resolve import KBResolver
+    from kb.records.drills import import_drill_files
+
+    try:
+        import_drill_files(session, trainer, [SCENARIOS], KBResolver(store), clock=clock)
+    except KBError:
+        session.rollback()
 
 
 def _attempt(session: Session, username: str, quiz_code: str, *, correct: bool, clock: Clock) -> None:

@@ -92,8 +92,11 @@ def _positive(value: int | None, what: str, upper: int) -> int | None:
 
 
 def eligible(session: Session, spec: QuizSpec) -> list[Question]:
-    """Approved, unflagged questions matching the spec's filters, ordered by id."""
-    stmt = select(Question).where(Question.state == "approved", Question.flagged.is_(False)).order_by(Question.key)
+    """Approved, unflagged questions matching the spec's filters, ordered by id. A drill's
+    steps (keys ``drill:…``) are left out: they lean on the drill's narrative and make no
+    sense drawn into a random quiz."""
+    stmt = (select(Question).where(Question.state == "approved", Question.flagged.is_(False),
+                                   Question.key.not_like("drill:%")).order_by(Question.key))
     wanted = {kind: list(values) for kind, values in spec.tags.items() if values}
     if spec.fields:
         wanted[FIELD_TAG] = [*wanted.get(FIELD_TAG, []), *spec.fields]
