@@ -78,7 +78,8 @@ def add_parser(subparsers: Any) -> None:
     p = sub.add_parser("list", parents=[actor], help="list the units you may see")
     p.set_defaults(func=cmd_units_list)
 
-    ledger = subparsers.add_parser("ledger", help="training hours (学时): add offline training, reverse, progress")
+    ledger = subparsers.add_parser("ledger", help="training hours (学时): add or import offline training, "
+                                   "reverse, progress")
     sub = ledger.add_subparsers(dest="ledger_command", required=True)
     p = sub.add_parser("add", parents=[actor], help="enter offline training: kb ledger add zhang.th "
                        "--category 集中轮训 --hours 8 --date 2026-03-02 --note '签到表 2026-017'")
@@ -89,6 +90,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--note", required=True, help="evidence (证明材料): sign-in sheet, notice number…")
     p.add_argument("--force", action="store_true", help="add it even if an identical entry exists")
     p.set_defaults(func=cmd_ledger_add)
+    p = sub.add_parser("import", parents=[actor], help="enter offline training from a CSV file (columns 用户名,类别,"
+                       "学时,日期,证明材料): all rows or none")
+    p.add_argument("csv_file")
+    p.add_argument("--force", action="store_true", help="accept rows identical to an existing entry or to each other")
+    p.set_defaults(func=cmd_ledger_import)
     p = sub.add_parser("reverse", parents=[actor], help="correct an entry by adding its reversal (never an edit)")
     p.add_argument("entry_id", type=int)
     p.add_argument("--reason", required=True)
@@ -372,6 +378,26 @@ def cmd_ledger_add(args: argparse.Namespace) -> int:
                             _date(args.date), args.note, force=args.force)
         print(f"added entry {entry.id}: {args.username} {entry.on_date} {entry.category} {entry.hours} h "
               f"(year {entry.year})")
+    return 0
+
+
+def cmd_ledger_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kb.records.errors import ImportRejected
+    from kb.records.offline_import import import_offline_csv
+
+    with _session(args) as session:
+        actor = _actor(session, args)
+        try:
+            result = import_offline_csv(session, actor, Path(args.csv_file), force=args.force)
+        except ImportRejected as exc:
+            print(f"error: {exc.source}: nothing imported (all-or-none); fix these rows and import again:",
+                  file=sys.stderr)
+            for problem in exc.errors:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+    print(f"imported {len(result.entry_ids)} entries for {result.people} people, {result.hours} h in all")
     return 0
 
 

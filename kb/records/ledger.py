@@ -158,7 +158,7 @@ def add_offline(session: Session, actor: Actor, username: str, category_name: st
             same = session.scalar(select(LedgerEntry.id).where(
                 LedgerEntry.user_id == person.id, LedgerEntry.kind == "offline", LedgerEntry.on_date == on,
                 LedgerEntry.category == name, LedgerEntry.hours == amount, LedgerEntry.note == note,
-                ~_reversed()))
+                ~is_reversed()))
             if same is not None:
                 raise StateError(f"已有相同记录（第 {same} 条）；确需重复录入请加 --force / an identical entry exists "
                                  f"(#{same}); add force=True (--force) if this really is a second session")
@@ -176,7 +176,7 @@ def add_offline(session: Session, actor: Actor, username: str, category_name: st
     return entry
 
 
-def _reversed() -> ColumnElement[bool]:
+def is_reversed() -> ColumnElement[bool]:
     """True for ledger lines that a reversal points at."""
     reversal = select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.is_not(None))
     return LedgerEntry.id.in_(reversal.scalar_subquery())
