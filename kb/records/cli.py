@@ -125,6 +125,19 @@ def add_parser(subparsers: Any) -> None:
         p.add_argument("keys", nargs="+")
         p.set_defaults(func=cmd_questions_state, state=state)
 
+    drills = subparsers.add_parser("drills", help="scenario drills (情景演练): import, list, publish, retire")
+    sub = drills.add_subparsers(dest="drills_command", required=True)
+    p = sub.add_parser("import", parents=[actor], help="import drill YAML files or folders, all or none, and publish")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--draft", action="store_true", help="store as drafts; do not publish")
+    p.set_defaults(func=cmd_drills_import)
+    p = sub.add_parser("list", parents=[actor], help="list drills with their state and quiz")
+    p.set_defaults(func=cmd_drills_list)
+    for verb in ("publish", "retire"):
+        p = sub.add_parser(verb, parents=[actor], help=f"{verb} a drill by its id")
+        p.add_argument("code")
+        p.set_defaults(func=cmd_drills_state, verb=verb)
+
     p = subparsers.add_parser("demo", help="add demo units, users, quizzes and hours so every page has "
                               "something to show (never on a production database)")
     p.set_defaults(func=cmd_demo)
@@ -326,6 +339,59 @@ def cmd_questions_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolver_store(args: argparse.Namespace):
+    from kb.config import load_settings
+    from kb.store import open_store
+
+    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    return open_store(load_settings(**overrides))
+
+
+def cmd_drills_import(args: argparse.Namespace) -> int:
+    from kb.quiz.resolve import KBResolver
+    from kb.records.drills import import_drill_files
+
+    store = _resolver_store(args)
+    try:
+        with _session(args) as session:
+            records = import_drill_files(session, _actor(session, args), args.paths, KBResolver(store),
+                                         publish=not args.draft)
+            for r in records:
+                print(f"{r.code}\t{r.state}\t{r.title}")
+    finally:
+        store.close()
+    print(f"{len(records)} drills imported" + ("" if args.draft else " and published"))
+    return 0
+
+
+def cmd_drills_list(args: argparse.Namespace) -> int:
+    from kb.records.drills import list_drills
+
+    with _session(args) as session:
+        rows = list_drills(session, _actor(session, args))
+        for r in rows:
+            print(f"{r.code}\t{r.state}\t{r.quiz.code if r.quiz else '-'}\t{r.title}")
+    print(f"{len(rows)} drills")
+    return 0
+
+
+def cmd_drills_state(args: argparse.Namespace) -> int:
+    from kb.quiz.resolve import KBResolver
+    from kb.records.drills import publish_drill, retire_drill
+
+    store = _resolver_store(args)
+    try:
+        with _session(args) as session:
+            actor = _actor(session, args)
+            if args.verb == "publish":
+                print(f"{args.code}\tpublished\t{publish_drill(session, actor, args.code, KBResolver(store)).code}")
+            else:
+                print(f"{retire_drill(session, actor, args.code).code}\tretired")
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from kb.config import load_settings
     from kb.records.demo import seed_demo
@@ -448,11 +514,11 @@ def cmd_ledger_progress(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kb.records.export import DEFAULT_BASE_IRI, export_unit
+    from kb.records.export import export_unit
 
     with _session(args) as session:
         result = export_unit(session, _actor(session, args), args.unit, args.year, args.format,
-                             base_iri=args.xapi_base or DEFAULT_BASE_IRI)
+                             base_iri=args.xapi_base or None)
     out = Path(args.out)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # names and 执法证号: owner only
     with open(fd, "wb") as fh:
