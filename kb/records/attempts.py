@@ -1,8 +1,7 @@
 """Taking a quiz: start an attempt, save answers as you go, submit; then see the results.
 
 - :func:`start_attempt` resumes the open attempt if there is one (a second tab gets the same
-  attempt), otherwise opens a new one if attempts remain. An open attempt whose time ran out
-  is closed as ``expired`` (it counts as used and scores nothing).
+  attempt), otherwise opens a new one if attempts remain.
 - :func:`save_answers` stores answers by question id; an id that is not in the attempt, or a
   malformed answer, refuses the whole call (nothing saved). After the time limit plus
   :data:`GRACE`, saving and submitting are refused with :class:`TimeLimitExceeded`.
@@ -10,9 +9,14 @@
   (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so a double click,
   a second tab or a retry after a lost response finds it submitted and gets the same result
   back (``already_submitted``), crediting nothing more. Any failure rolls everything back.
+- An open attempt whose time (plus grace) ran out is never left open: :func:`close_expired`
+  (called by the pages when they list or open quizzes, and by :func:`start_attempt`) grades it
+  on the answers saved in time, marks it ``expired`` and credits it if it passed, as a submit
+  at the deadline would have; a closed browser tab does not cost an officer a passed paper.
+  It locks the attempt like a submit does, so the two never both grade it.
 - :func:`attempt_result` shows each answer with the key, the explanation and the source
-  citations, only after submission. The best submitted attempt (highest percent, earliest on
-  a tie) is the one that counts: :func:`best_attempt`.
+  citations, only once graded. The best graded attempt (highest percent, earliest on a tie)
+  is the one that counts: :func:`best_attempt`.
 
 Only the attempt's owner answers and submits; a refusal is audited.
 """
@@ -38,7 +42,9 @@ GRACE = timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class ItemView:
-    """One question as the officer sees it while answering (no key, no explanation)."""
+    """One question as the officer sees it while answering (no key, no explanation).
+    ``choice``: answered with option letters; ``multi``: several may be chosen (a 情景 step
+    keyed with several options is one, which its type alone does not tell)."""
 
     position: int
     key: str
@@ -47,13 +53,16 @@ class ItemView:
     options: tuple[str, ...]
     points: int
     response: str
+    choice: bool
+    multi: bool
 
 
 @dataclass(frozen=True)
 class Submission:
-    """What a submit did: the graded attempt, the ledger line it credited (None when it did
-    not pass, the quiz gives no hours, or the year's credit was already earned) and whether
-    the attempt had already been submitted (a repeated submit: nothing was changed)."""
+    """What a submit (or the closing of an expired attempt) did: the graded attempt, the ledger
+    line it credited (None when it did not pass, the quiz gives no hours, or the year's credit
+    was already earned) and whether the attempt had already been submitted (a repeated submit:
+    nothing was changed)."""
 
     attempt: Attempt
     credit: LedgerEntry | None
@@ -155,7 +164,9 @@ def _checked(items: list[QuizItem], answers: Mapping[str, str | None]) -> dict[i
         try:
             out[item.position] = grading.normalize(item.qtype, item.options, item.answer, response)
         except ValidationError as exc:
-            raise ValidationError(f"第 {item.position} 题 / question {item.position} ({key}): {exc}") from exc
+            zh, _, en = str(exc).partition(" / ")  # keep the message「中文 / English」for the pages to split
+            raise ValidationError(f"第 {item.position} 题：{zh} / question {item.position} ({key}): {en or zh}"
+                                  ) from exc
     return out
 
 
@@ -176,9 +187,76 @@ def _store(session: Session, attempt: Attempt, responses: Mapping[int, str], now
     return existing
 
 
+def _grade(session: Session, actor: Actor, attempt: Attempt, saved: Mapping[int, AttemptAnswer], *,
+           status: str, closed_at: datetime, now: datetime) -> LedgerEntry | None:
+    """Score the saved answers, close the attempt as ``status`` at ``closed_at`` (its year is
+    that moment's local year) and credit it if it passed; in the caller's locked transaction."""
+    quiz = session.get(Quiz, attempt.quiz_id)
+    assert quiz is not None
+    items = _items(session, attempt.quiz_id)
+    total = 0.0
+    for item in items:
+        row = saved.get(item.position)
+        if row is None:
+            continue
+        row.earned = grading.score(item.qtype, item.options, item.answer, row.response, item.points,
+                                   quiz.multiple_scoring)
+        total += row.earned
+    max_score = float(sum(item.points for item in items))
+    attempt.status = status
+    attempt.submitted_at = closed_at
+    attempt.year = ledger.local_date(closed_at).year
+    attempt.score = round(total, 4)
+    attempt.max_score = max_score
+    attempt.percent = round(100 * total / max_score, 2) if max_score else 0.0
+    attempt.passed = attempt.percent + 1e-9 >= quiz.pass_mark
+    session.flush()
+    if attempt.passed and quiz.credit_hours > 0:
+        return ledger.credit_quiz(session, actor, attempt, quiz, clock=lambda: now)
+    return None
+
+
+def _expire(session: Session, actor: Actor, attempt: Attempt, now: datetime) -> LedgerEntry | None:
+    """Grade a locked open attempt whose time ran out, as if submitted at its deadline, and
+    audit who triggered it (the owner at their next visit, or a coordinator or admin)."""
+    assert attempt.deadline is not None
+    credit = _grade(session, actor, attempt, _answers(session, attempt.id), status="expired",
+                    closed_at=attempt.deadline, now=now)
+    audit.record(session, actor, "attempts.expire", f"attempt:{attempt.id}", {
+        "owner": attempt.user_id, "quiz": attempt.quiz_id, "percent": attempt.percent, "passed": attempt.passed,
+        "credit": str(credit.hours) if credit is not None else None}, clock=lambda: now)
+    return credit
+
+
+def close_expired(session: Session, actor: Actor, *, clock: Clock = utcnow) -> list[Submission]:
+    """Grade and close every open attempt whose time (plus :data:`GRACE`) has run out, among
+    the people ``actor`` may see (an officer: their own; a coordinator: their units'; an admin
+    or the shell operator: everyone's). Each is graded on the answers saved in time, marked
+    ``expired`` and credited if it passed, as if submitted at its deadline. Commits; cheap
+    (one read, no write lock) when there is nothing to close, so pages call it on every visit.
+    """
+    now = clock()
+    owners = access.visible_users(session, actor).with_only_columns(User.id).order_by(None)
+    late = select(Attempt).where(Attempt.status == "open", Attempt.deadline.is_not(None),
+                                 Attempt.deadline < now - GRACE, Attempt.user_id.in_(owners)).order_by(Attempt.id)
+    if session.scalars(late.with_only_columns(Attempt.id).limit(1)).first() is None:
+        return []
+    begin_write(session)
+    try:
+        found = session.scalars(late.with_for_update(of=Attempt).execution_options(populate_existing=True)).all()
+        # re-checked on the locked rows: a submit that got there first has closed it
+        closed = [Submission(a, _expire(session, actor, a, now)) for a in found if a.status == "open" and _late(a, now)]
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return closed
+
+
 def start_attempt(session: Session, actor: Actor, quiz_code: str, *, clock: Clock = utcnow) -> Attempt:
     """The officer's open attempt at the quiz, or a new one; StateError when the quiz is closed
-    or no attempts remain. Commits."""
+    or no attempts remain. An open one whose time ran out is graded and closed first, as
+    :func:`close_expired` does. Commits."""
     me = _taker(actor)
     quiz = get_quiz(session, quiz_code)
     access.require(session, me, "quiz.take", target=f"quiz:{quiz.code}")
@@ -193,7 +271,7 @@ def start_attempt(session: Session, actor: Actor, quiz_code: str, *, clock: Cloc
                 session.commit()
                 return attempt
             if attempt.status == "open":
-                attempt.status = "expired"  # its time ran out unsubmitted
+                _expire(session, me, attempt, now)  # its time ran out unsubmitted: graded as it stood
         if not quiz.active:
             raise StateError(f"测验 {quiz.code} 已关闭 / quiz {quiz.code} is closed")
         if quiz.max_attempts is not None and len(mine) >= quiz.max_attempts:
@@ -224,8 +302,20 @@ def questions(session: Session, actor: Actor, attempt_id: int) -> list[ItemView]
     attempt = _load(session, actor, attempt_id, "attempts.view")
     saved = _answers(session, attempt.id)
     return [ItemView(i.position, i.key, i.qtype, i.stem, tuple(i.options), i.points,
-                     saved[i.position].response if i.position in saved else "")
+                     saved[i.position].response if i.position in saved else "",
+                     grading.is_choice(i.qtype, i.options), grading.is_multi(i.qtype, i.answer))
             for i in _items(session, attempt.quiz_id)]
+
+
+def get_attempt(session: Session, actor: Actor, attempt_id: int) -> Attempt:
+    """The actor's own attempt (NotFound, or AccessDenied audited for someone else's)."""
+    return _load(session, actor, attempt_id, "attempts.view")
+
+
+def my_attempts(session: Session, actor: User) -> list[Attempt]:
+    """The actor's own attempts at every quiz, open ones included, newest first."""
+    return list(session.scalars(select(Attempt).where(Attempt.user_id == actor.id)
+                                .order_by(Attempt.started_at.desc(), Attempt.id.desc())))
 
 
 def save_answers(session: Session, actor: Actor, attempt_id: int, answers: Mapping[str, str | None], *,
@@ -271,28 +361,7 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: Map
         if attempt.status != "open" or _late(attempt, now):
             raise TimeLimitExceeded(attempt.id, _local_time(attempt.deadline))
         saved = _store(session, attempt, responses, now) if responses else _answers(session, attempt.id)
-        quiz = session.get(Quiz, attempt.quiz_id)
-        assert quiz is not None
-        total = 0.0
-        for item in items:
-            row = saved.get(item.position)
-            if row is None:
-                continue
-            row.earned = grading.score(item.qtype, item.options, item.answer, row.response, item.points,
-                                       quiz.multiple_scoring)
-            total += row.earned
-        max_score = float(sum(item.points for item in items))
-        attempt.status = "submitted"
-        attempt.submitted_at = now
-        attempt.year = ledger.local_date(now).year
-        attempt.score = round(total, 4)
-        attempt.max_score = max_score
-        attempt.percent = round(100 * total / max_score, 2) if max_score else 0.0
-        attempt.passed = attempt.percent + 1e-9 >= quiz.pass_mark
-        session.flush()
-        credit = None
-        if attempt.passed and quiz.credit_hours > 0:
-            credit = ledger.credit_quiz(session, actor, attempt, quiz, clock=lambda: now)
+        credit = _grade(session, actor, attempt, saved, status="submitted", closed_at=now, now=now)
         session.commit()
     except BaseException:
         session.rollback()
@@ -301,17 +370,21 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: Map
 
 
 def attempt_result(session: Session, actor: Actor, attempt_id: int) -> AttemptResult:
-    """A submitted attempt with every question's key, explanation and citations (for its owner,
-    their coordinators and admins). StateError while the attempt is still open."""
+    """A graded attempt with every question's key, explanation and citations (for its owner,
+    their coordinators and admins). StateError while the attempt is still open, or for an
+    expired one closed before expired attempts were graded (it has no score)."""
     attempt = session.get(Attempt, attempt_id) if isinstance(attempt_id, int) else None
     if attempt is None:
         raise NotFound(f"没有第 {attempt_id} 次答题 / no attempt {attempt_id}")
     owner = session.get(User, attempt.user_id)
     assert owner is not None
     access.require(session, actor, "users.view", user=owner, target=f"attempt:{attempt_id}")
-    if attempt.status != "submitted":
+    if attempt.status == "open":
         raise StateError(f"第 {attempt_id} 次答题尚未提交，提交后才能查看答案与解析 / attempt {attempt_id} is "
-                         f"{attempt.status}; keys and explanations are shown after submission")
+                         "open; keys and explanations are shown after submission")
+    if attempt.percent is None:
+        raise StateError(f"第 {attempt_id} 次答题已过期且未评分 / attempt {attempt_id} expired before expired "
+                         "attempts were graded; it has no result")
     quiz = session.get(Quiz, attempt.quiz_id)
     assert quiz is not None
     saved = _answers(session, attempt.id)
@@ -327,9 +400,10 @@ def attempt_result(session: Session, actor: Actor, attempt_id: int) -> AttemptRe
 
 
 def best_attempt(session: Session, user_id: int, quiz_id: int, year: int | None = None) -> Attempt | None:
-    """The attempt that counts: the best submitted one (highest percent, earliest on a tie)."""
+    """The attempt that counts: the best graded one, submitted or expired (highest percent,
+    earliest on a tie)."""
     stmt = (select(Attempt).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz_id,
-                                  Attempt.status == "submitted")
+                                  Attempt.status != "open", Attempt.percent.is_not(None))
             .order_by(Attempt.percent.desc(), Attempt.submitted_at, Attempt.id).limit(1))
     if year is not None:
         stmt = stmt.where(Attempt.year == year)
