@@ -26,6 +26,9 @@ from kb.records.models import User
 STATE_KEY = "zhifa_auth"
 NOTICE_KEY = "zhifa_auth_notice"
 IDLE_LIMIT_S = 30 * 60
+# Pages keep their widgets' state under these prefixes; signing out forgets all of it (a
+# generated password on 管理, a half-typed answer), so the next person at the desk sees none.
+PAGE_STATE = ("ask_", "library_", "study_", "review_", "drill_", "hours_", "admin_")
 
 
 def sign_in_as(user: User) -> None:
@@ -34,7 +37,7 @@ def sign_in_as(user: User) -> None:
 
 def sign_out(notice: str = "") -> None:
     st.session_state.pop(STATE_KEY, None)
-    for key in [k for k in st.session_state if str(k).startswith(("ask_", "study_", "review_", "drill_", "hours_"))]:
+    for key in [k for k in st.session_state if str(k).startswith(PAGE_STATE)]:
         del st.session_state[key]
     if notice:
         st.session_state[NOTICE_KEY] = notice

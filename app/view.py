@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -13,6 +14,9 @@ _STATUS = {"current": "现行有效", "amended": "已被修订", "repealed": "�
 TYPES_ZH = {"law": "法律", "regulation": "行政法规", "rule": "部门规章", "interpretation": "司法解释",
             "policy": "政策文件", "plan": "实施方案", "case": "典型案例", "scenario": "情景演练",
             "全部": "全部"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SEP = re.compile(r" / ")
+_GLOSS = re.compile(r" / [A-Za-z][A-Za-z0-9 _.'()-]*?(?= ?[\u4e00-\u9fff（])")
 ROLE_ZH = {"officer": "执法人员", "trainer": "教员", "coordinator": "学时管理员", "admin": "系统管理员"}
 
 
@@ -21,10 +25,15 @@ def status_zh(status: str) -> str:
 
 
 def zh(exc: BaseException) -> str:
-    """The Chinese half of a core error message (they read「中文 / English」)."""
+    """The Chinese half of a core error message. They read「中文 / English」, and the subject
+    may itself be bilingual (「证明材料 / evidence note 不能为空 / evidence note is required」):
+    cut at the first「 / 」after which no Chinese follows, then drop the English glosses
+    that sit between Chinese words."""
     text = str(exc)
-    head, sep, _ = text.partition(" / ")
-    return head if sep and any("\u4e00" <= ch <= "\u9fff" for ch in head) else text
+    cut = next((m.start() for m in _SEP.finditer(text) if not _CJK.search(text[m.end():])), None)
+    if cut is None or not _CJK.search(text[:cut]):
+        return text
+    return _GLOSS.sub("", text[:cut]).strip()
 
 
 def show_citation(c: Citation, expanded: bool = False, below: Callable[[], None] | None = None) -> None:

@@ -151,8 +151,8 @@ good.two,好人二,officer,440104,,,{PASSWORD}
 
 
 @pytest.mark.parametrize("content, message", [
-    ("username,display_name\nx,y\n", "line 1, role: missing column"),
-    (HEADER.strip() + ",salary\n", "line 1, salary: unknown column"),
+    ("username,display_name\nx,y\n", "line 1, role: 缺少此列 / missing column"),
+    (HEADER.strip() + ",salary\n", "line 1, salary: 无法识别的列名 / unknown column"),
     ("username,username,display_name,role\n", "duplicate column"),
 ])
 def test_import_header_problems(world, clock, tmp_path, content, message):

@@ -38,7 +38,7 @@ from kb.embed import CachedEmbedder, EmbeddingCache
 from kb.errors import KBError
 from kb.library import list_documents, remove_document
 from kb.records import audit
-from kb.records.errors import ImportRejected, RecordsError, RowError
+from kb.records.errors import ImportRejected, RecordsError
 from kb.records.models import ROLES, User, utcnow
 from kb.records.people import UserSpec, add_user, import_users_csv, list_users, reset_password
 from kb.records.units import add_unit, list_units
@@ -313,33 +313,6 @@ def _remove(db: Session, user: User, doc_key: str) -> None:
     _flash(f"已删除「{doc_key}」（{chunks} 个条文块）。")
 
 
-# A bilingual subject inside a bilingual message:「证明材料 / evidence note 不能为空 / evidence note
-# is required」. app.view.zh cuts at the first「 / 」and would show only「证明材料」.
-_LABEL_THEN_ZH = re.compile(r"[A-Za-z][A-Za-z0-9 ()'._-]*? (?=[\u4e00-\u9fff])")
-
-
-def chinese(error: BaseException | str) -> str:
-    """The Chinese half of a core message「中文 / English」, whole even when its subject is
-    itself bilingual (「证明材料 / evidence note 不能为空 / …」→「证明材料不能为空」)."""
-    text = str(error)
-    head, _, tail = text.partition(" / ")
-    label = _LABEL_THEN_ZH.match(tail)
-    if label and any("\u4e00" <= ch <= "\u9fff" for ch in head):
-        return head + tail[label.end():].split("/")[0].strip()
-    return zh(Exception(text))
-
-
-def problem_zh(error: RowError) -> str:
-    """A bad row's problem in Chinese (the CSV reader's shape problems are English only)."""
-    text = error.message
-    cells = re.fullmatch(r"has (\d+) cells, the header has (\d+)", text)
-    if cells:
-        return f"该行有 {cells[1]} 个单元格，表头有 {cells[2]} 列"
-    for english, chinese_text in (("missing column", "缺少此列"), ("duplicate column", "列名重复"),
-                                  ("unknown column", "无法识别的列名"), ("unreadable CSV", "CSV 格式无法读取")):
-        if text.startswith(english):
-            return chinese_text
-    return chinese(text)
 
 
 def users_tab(db: Session, user: User) -> None:
@@ -367,7 +340,7 @@ def users_tab(db: Session, user: User) -> None:
             try:
                 made = add_user(db, user, UserSpec(username, name, role, unit or None, cert or None, fields, password))
             except RecordsError as exc:
-                st.error(chinese(exc))
+                st.error(zh(exc))
             else:
                 _clear("admin_new_")
                 _flash(f"已添加用户 {made.username}（{ROLE_ZH.get(made.role, made.role)}）。")
@@ -383,10 +356,10 @@ def users_tab(db: Session, user: User) -> None:
                 st.error(f"导入未执行（全部导入或全部不导入）：{len({e.line for e in exc.errors})} 行有问题，"
                          "请修正后重新导入。")
                 st.dataframe(pd.DataFrame([{"行号": e.line, "列": USER_COLUMN_ZH.get(e.column, e.column),
-                                            "问题": problem_zh(e)} for e in exc.errors]),
+                                            "问题": zh(Exception(e.message))} for e in exc.errors]),
                              hide_index=True, width="stretch")
             except RecordsError as exc:
-                st.error(chinese(exc))
+                st.error(zh(exc))
             else:
                 # keyed by the admin: sign-out does not clear admin_ keys, the next person must not see them
                 st.session_state[GENERATED] = {user.id: result.generated_passwords}
@@ -407,7 +380,7 @@ def users_tab(db: Session, user: User) -> None:
             try:
                 password = reset_password(db, user, who)
             except RecordsError as exc:
-                st.error(chinese(exc))
+                st.error(zh(exc))
             else:
                 st.success(f"{who} 的新密码（只显示这一次，用户登录后须修改）：")
                 st.code(password, language=None)
@@ -429,7 +402,7 @@ def units_tab(db: Session, user: User) -> None:
             try:
                 made = add_unit(db, user, code, name, parent or None)
             except RecordsError as exc:
-                st.error(chinese(exc))
+                st.error(zh(exc))
             else:
                 _clear("admin_unit_")
                 _flash(f"已添加单位 {made.path}（{made.code}）。")

@@ -10,7 +10,6 @@ progress table drawn at the top of the page always includes what was just entere
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.page import run_page
 from app.view import zh
 from kb.records import ledger
-from kb.records.errors import ImportRejected, RecordsError, RowError, StateError
+from kb.records.errors import ImportRejected, RecordsError, StateError
 from kb.records.export import Export, export_unit
 from kb.records.models import OFFLINE_CATEGORIES, User, utcnow
 from kb.records.offline_import import import_offline_csv
@@ -44,40 +43,13 @@ def _flash(message: str) -> None:
     st.rerun()
 
 
-# A bilingual subject inside a bilingual message:「证明材料 / evidence note 不能为空 / evidence note
-# is required」. app.view.zh cuts at the first「 / 」and would show only「证明材料」.
-_LABEL_THEN_ZH = re.compile(r"[A-Za-z][A-Za-z0-9 ()'._-]*? (?=[\u4e00-\u9fff])")
-
-
-def chinese(error: BaseException | str) -> str:
-    """The Chinese half of a core message「中文 / English」, whole even when its subject is
-    itself bilingual (「证明材料 / evidence note 不能为空 / …」→「证明材料不能为空」)."""
-    text = str(error)
-    head, _, tail = text.partition(" / ")
-    label = _LABEL_THEN_ZH.match(tail)
-    if label and any("\u4e00" <= ch <= "\u9fff" for ch in head):
-        return head + tail[label.end():].split("/")[0].strip()
-    return zh(Exception(text))
-
-
-def problem_zh(error: RowError) -> str:
-    """A bad row's problem in Chinese (the CSV reader's shape problems are English only)."""
-    text = error.message
-    cells = re.fullmatch(r"has (\d+) cells, the header has (\d+)", text)
-    if cells:
-        return f"该行有 {cells[1]} 个单元格，表头有 {cells[2]} 列"
-    for english, chinese_text in (("missing column", "缺少此列"), ("duplicate column", "列名重复"),
-                                  ("unknown column", "无法识别的列名"), ("unreadable CSV", "CSV 格式无法读取")):
-        if text.startswith(english):
-            return chinese_text
-    return chinese(text)
 
 
 def rejected_table(exc: ImportRejected, columns: dict[str, str]) -> None:
     """An all-or-none import's refusal: nothing imported, and every bad line to fix."""
     st.error(f"导入未执行（全部导入或全部不导入）：{len({e.line for e in exc.errors})} 行有问题，"
              "请修正后重新导入。")
-    st.dataframe(pd.DataFrame([{"行号": e.line, "列": columns.get(e.column, e.column), "问题": problem_zh(e)}
+    st.dataframe(pd.DataFrame([{"行号": e.line, "列": columns.get(e.column, e.column), "问题": zh(Exception(e.message))}
                                for e in exc.errors]), hide_index=True, width="stretch")
 
 
@@ -184,10 +156,10 @@ def _add(db: Session, user: User, entry: dict[str, Any], *, force: bool) -> None
         made = ledger.add_offline(db, user, entry["username"], entry["category"], entry["hours"], entry["on"],
                                   entry["note"], force=force)
     except StateError as exc:  # the core's double-entry refusal
-        st.session_state[PENDING] = {**entry, "message": chinese(exc).split("；")[0]}
+        st.session_state[PENDING] = {**entry, "message": zh(exc).split("；")[0]}
         st.rerun()
     except RecordsError as exc:
-        st.error(chinese(exc))
+        st.error(zh(exc))
     else:
         _flash(f"已录入第 {made.id} 条：{entry['username']} {made.on_date} {made.category} {made.hours} 学时。")
 
@@ -204,7 +176,7 @@ def import_form(db: Session, user: User) -> None:
         except ImportRejected as exc:
             rejected_table(exc, COLUMN_ZH)
         except RecordsError as exc:
-            st.error(chinese(exc))
+            st.error(zh(exc))
         else:
             _flash(f"已导入 {len(result.entry_ids)} 条线下培训记录，涉及 {result.people} 人，共 {result.hours} 学时。")
 
@@ -239,7 +211,7 @@ def reverse_form(db: Session, user: User, rows: list[ledger.Progress], year: int
         try:
             made = ledger.reverse_entry(db, user, chosen, reason)
         except RecordsError as exc:
-            st.error(chinese(exc))
+            st.error(zh(exc))
         else:
             _flash(f"已冲正第 {chosen} 条（新增第 {made.id} 条，{made.hours} 学时）。")
 
@@ -253,7 +225,7 @@ def export_buttons(db: Session, user: User, unit_code: str, year: int) -> None:
             try:
                 st.session_state[EXPORT] = export_unit(db, user, unit_code, year, fmt)
             except RecordsError as exc:
-                st.error(chinese(exc))
+                st.error(zh(exc))
     made: Export | None = st.session_state.get(EXPORT)
     if made is not None and (made.unit_code, made.year) == (unit_code, year):
         st.download_button(f"下载 {made.filename}（{made.officers} 人，{made.items} 条）", made.data,

@@ -44,10 +44,12 @@ def read_rows(data: bytes, source: str, aliases: Mapping[str, str], required: se
     except (StopIteration, csv.Error) as exc:
         raise ValidationError(f"{source}: 文件为空或不是 CSV / empty or not a CSV file") from exc
     columns = [aliases.get(h.strip().lower()) for h in header]
-    problems = [RowError(1, h, "unknown column; expected one of: " + ", ".join(sorted(set(aliases.values()))))
+    expected = ", ".join(sorted(set(aliases.values())))
+    problems = [RowError(1, h, f"无法识别的列名 / unknown column; expected one of: {expected}")
                 for h, c in zip(header, columns, strict=True) if c is None]
-    problems += [RowError(1, c, "duplicate column") for c in {c for c in columns if c and columns.count(c) > 1}]
-    problems += [RowError(1, c, "missing column") for c in sorted(required - set(columns))]
+    repeated = {c for c in columns if c and columns.count(c) > 1}
+    problems += [RowError(1, c, "列名重复 / duplicate column") for c in repeated]
+    problems += [RowError(1, c, "缺少此列 / missing column") for c in sorted(required - set(columns))]
     if problems:
         raise ImportRejected(source, problems)
     previous_end = reader.line_num
@@ -57,11 +59,13 @@ def read_rows(data: bytes, source: str, aliases: Mapping[str, str], required: se
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportRejected(source, [RowError(previous_end + 1, "", f"unreadable CSV: {exc}")]) from exc
+            problem = RowError(previous_end + 1, "", f"CSV 格式无法读取 / unreadable CSV: {exc}")
+            raise ImportRejected(source, [problem]) from exc
         line, previous_end = previous_end + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue  # blank line
         if len(cells) != len(columns):
-            yield Row(line, {}, f"has {len(cells)} cells, the header has {len(columns)}")
+            yield Row(line, {}, (f"该行有 {len(cells)} 个单元格，表头有 {len(columns)} 列 / "
+                             f"has {len(cells)} cells, the header has {len(columns)}"))
             continue
         yield Row(line, {c: v for c, v in zip(columns, cells, strict=True) if c})
