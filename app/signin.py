@@ -49,7 +49,7 @@ def current_user(db: Session) -> User | None:
     if not state:
         return None
     if time.time() - state.get("last_seen", 0) > IDLE_LIMIT_S:
-        sign_out("登录已超时（30 分钟无操作），请重新登录。未提交的答题已自动保存。")
+        sign_out("登录已超时（30 分钟无操作），请重新登录。未提交的答题以最近一次保存的答案为准。")
         return None
     user = db.get(User, state["user_id"])
     if user is None or not user.active:
@@ -57,6 +57,14 @@ def current_user(db: Session) -> User | None:
         return None
     state["last_seen"] = time.time()
     return user
+
+
+def keep_alive() -> None:
+    """Count as activity: a timed quiz in progress keeps its taker signed in until its
+    deadline, however long they think over a question (its countdown calls this)."""
+    state = st.session_state.get(STATE_KEY)
+    if state:
+        state["last_seen"] = time.time()
 
 
 def _sso_configured() -> bool:

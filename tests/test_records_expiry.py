@@ -178,3 +178,18 @@ def test_a_submit_racing_the_closing_grades_the_attempt_once(bank, clock):
     with bank.Session() as s:
         assert s.get(Attempt, aid).status in ("submitted", "expired")
         assert count(s, LedgerEntry) == (0 if isinstance(submitted, TimeLimitExceeded) else 1)
+
+
+def test_an_expired_graded_attempt_is_in_the_exports(bank, clock):
+    import json
+
+    from kb.records.export import export_unit
+
+    make_quiz(bank, clock, time_limit_minutes=10, credit_hours="1.5")
+    _started(bank, clock, "zhang.th", dict(RIGHT))
+    clock.advance(minutes=11)
+    with bank.Session() as s:
+        close_expired(s, Operator(name="cron"), clock=clock)
+        statements = json.loads(export_unit(s, Operator(name="t"), "440000", 2026, "xapi", clock=clock).data)
+    passed = [st for st in statements if st["verb"]["id"].endswith("/passed")]
+    assert passed and passed[0]["result"]["score"]["scaled"] == 1.0

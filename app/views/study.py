@@ -21,6 +21,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from app.page import run_page
+from app.signin import keep_alive
 from app.view import zh
 from kb.errors import KBError
 from kb.records import attempts, ledger, quizzes
@@ -205,6 +206,7 @@ def _countdown(deadline: datetime) -> None:
     it still be open, the page must not rerun itself every second)."""
     left = deadline - utcnow()
     if left > timedelta(0):
+        keep_alive()
         minutes, seconds = divmod(int(left.total_seconds()), 60)
         text = f"剩余时间 {minutes:02d}:{seconds:02d}（{_local(deadline)} 截止）"
         if left < timedelta(minutes=5):

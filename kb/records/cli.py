@@ -138,6 +138,10 @@ def add_parser(subparsers: Any) -> None:
         p.add_argument("code")
         p.set_defaults(func=cmd_drills_state, verb=verb)
 
+    p = subparsers.add_parser("close-expired", parents=[actor], help="grade and close every attempt whose time "
+                              "limit has passed (for a scheduled job; pages also do it when opened)")
+    p.set_defaults(func=cmd_close_expired)
+
     p = subparsers.add_parser("demo", help="add demo units, users, quizzes and hours so every page has "
                               "something to show (never on a production database)")
     p.set_defaults(func=cmd_demo)
@@ -389,6 +393,19 @@ def cmd_drills_state(args: argparse.Namespace) -> int:
                 print(f"{retire_drill(session, actor, args.code).code}\tretired")
     finally:
         store.close()
+    return 0
+
+
+def cmd_close_expired(args: argparse.Namespace) -> int:
+    from kb.records.attempts import close_expired
+
+    with _session(args) as session:
+        closed = close_expired(session, _actor(session, args))
+    for c in closed:
+        a = c.attempt
+        print(f"attempt {a.id}\t{a.percent:.0f}%\t{'passed' if a.passed else 'failed'}\t"
+              f"{c.credit.hours if c.credit else 0} h")
+    print(f"{len(closed)} expired attempts graded and closed")
     return 0
 
 

@@ -156,7 +156,8 @@ def officer_years(session: Session, unit_ids: Iterable[int], year: int) -> list[
     quizzes = {quiz_id: title for quiz_id, title in session.execute(select(Quiz.id, Quiz.title))}
     best = {(u, q): p for u, q, p in session.execute(
         select(Attempt.user_id, Attempt.quiz_id, func.max(Attempt.percent))
-        .where(Attempt.year == year, Attempt.status == "submitted", Attempt.user_id.in_(officers))
+        .where(Attempt.year == year, Attempt.status != "open", Attempt.score.is_not(None),
+               Attempt.user_id.in_(officers))
         .group_by(Attempt.user_id, Attempt.quiz_id))}
     lines = session.execute(
         select(LedgerEntry.id, LedgerEntry.user_id, LedgerEntry.kind, LedgerEntry.category, LedgerEntry.on_date,
@@ -288,7 +289,8 @@ def xapi_statements(session: Session, unit_ids: Iterable[int], officers: Sequenc
 
     attempts = session.execute(
         select(Attempt, Quiz.code, Quiz.title).join(Quiz, Quiz.id == Attempt.quiz_id)
-        .where(Attempt.year == year, Attempt.status == "submitted", Attempt.user_id.in_(officer_ids))
+        .where(Attempt.year == year, Attempt.status != "open", Attempt.score.is_not(None),
+               Attempt.user_id.in_(officer_ids))
         .order_by(Attempt.submitted_at, Attempt.id))
     credit_statement: dict[int, str] = {}  # ledger line → the statement carrying its hours
     for attempt, code, title in attempts:
