@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date
 
 import pytest
 
-from eval.browser import ask, browser, open_page, settle, sign_in, wait_text
+from eval.browser import ask, browser, open_page, settle, sign_in, wait_for, wait_text
 from eval.serve import serving
 from kb.records.demo import DEMO_PASSWORD
 from tests.app_site import build_site
@@ -49,3 +50,87 @@ def test_officer_asks_and_sees_a_citation(server, chrome):
     open_page(chrome, "法规库")
     settle(chrome)
     wait_text(chrome, "已收录 2 件文件")
+
+
+def _keys(data, quiz_code: str) -> list[str]:
+    """The keyed answer of each item of a quiz, in order (what a well-prepared officer knows)."""
+    from kb.records.db import session_factory
+    from kb.records.quizzes import get_quiz
+    from tests.conftest import make_settings
+
+    with session_factory(make_settings(data), migrate=False)() as s:
+        return [item.answer for item in get_quiz(s, quiz_code).items]
+
+
+def _hours_shown(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    metric = driver.find_element(By.CSS_SELECTOR, "[data-testid='stMetricValue']")
+    return metric.text.strip()
+
+
+def test_officer_takes_a_quiz_and_the_hours_increase(server, chrome):
+    from selenium.webdriver.common.by import By
+
+    from eval.browser import click_button
+
+    url, data = server
+    sign_in(chrome, url, "demo.officer4", DEMO_PASSWORD)  # 3.00 h of offline training so far
+    open_page(chrome, "学习与考试")
+    assert _hours_shown(chrome) == "3.00"
+    keys = _keys(data, "DEMO-JUDGE")
+    card = chrome.find_element(
+        By.XPATH, "//*[contains(text(), 'DEMO-JUDGE')]/ancestor::div[@data-testid='stVerticalBlock'][1]")
+    card.find_element(By.XPATH, ".//button[.//p[normalize-space(.)='开始答题']]").click()
+    settle(chrome)
+    wait_text(chrome, "第 1 题")
+    try:
+        wait_for(chrome, "[data-testid='stRadio']", timeout=30)
+    finally:
+        chrome.save_screenshot(str(data / "e2e-paper.png"))
+    groups = chrome.find_elements(By.CSS_SELECTOR, "[data-testid='stRadio']")
+    assert len(groups) == len(keys)
+    for group, key in zip(groups, keys, strict=True):
+        options = group.find_elements(By.XPATH, ".//label[.//input[@type='radio']]")
+        chrome.execute_script("arguments[0].scrollIntoView({block: 'center'});", options["AB".index(key)])
+        options["AB".index(key)].click()
+    click_button(chrome, "提交")
+    wait_text(chrome, "通过")
+    settle(chrome)
+    click_button(chrome, "返回列表")
+    settle(chrome)
+    wait_text(chrome, "4.00 / 60 学时")  # DEMO-JUDGE credits 1 h
+    assert _hours_shown(chrome) == "4.00"
+
+
+def test_coordinator_exports_xlsx_with_the_right_totals(server, chrome):
+    import openpyxl
+
+    from eval.browser import click_button, wait_download
+    from kb.records.db import session_factory
+    from kb.records.ledger import total_hours
+    from kb.records.models import User
+    from tests.conftest import make_settings
+
+    url, data = server
+    sign_in(chrome, url, "demo.coord", DEMO_PASSWORD)
+    open_page(chrome, "学时统计")
+    from selenium.webdriver.common.by import By
+
+    chrome.find_element(By.XPATH, "//*[@role='tab'][normalize-space(.)='导出']").click()
+    click_button(chrome, "生成 XLSX（Excel）")
+    settle(chrome)
+    wait_text(chrome, "下载 ")
+    chrome.find_element(By.CSS_SELECTOR, "[data-testid='stDownloadButton'] button").click()
+    book = openpyxl.load_workbook(wait_download(chrome.downloads, ".xlsx"))
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    name, total = header.index("姓名"), header.index("累计学时")
+    shown = {row[name]: float(row[total]) for row in sheet.iter_rows(min_row=2, values_only=True) if row[name]}
+    with session_factory(make_settings(data), migrate=False)() as s:
+        from sqlalchemy import select
+
+        officers = s.scalars(select(User).where(User.role == "officer", User.unit_id.is_not(None))).all()
+        expected = {u.display_name: float(total_hours(s, u.id, date.today().year)) for u in officers
+                    if u.unit and u.unit.code in {"440100", "440103"}}
+    assert shown == expected and expected["张执法"] == 18.0
