@@ -4,9 +4,9 @@
 # boxes). Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+for pkg in chromium chromium-driver fonts-noto-cjk; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "browser.sh: installing ${missing[*]}" >&2
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
