@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from kb.config import load_settings
+from kb.config import Settings, load_settings
 from kb.errors import KBError
 from kb.records.cli import add_parser as add_records_parser
 
@@ -54,7 +54,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"{r.status:9} {r.doc_key}  ({r.chunks} chunks, {r.seconds:.1f}s)  {r.path}")
     print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
           f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
+    if report.count("added") or report.count("replaced"):
+        _flag_questions(settings)
     return EXIT_FAILED if report.failed else 0
+
+
+def _flag_questions(settings: Settings) -> None:
+    """Questions citing provisions whose text changed go back to review (kb questions list --flagged)."""
+    from kb.records.cli import flag_after_ingest
+
+    try:
+        flagged = flag_after_ingest(settings)
+    except KBError as exc:
+        print(f"warning: questions were not checked against the changed documents: {exc}", file=sys.stderr)
+        return
+    if flagged:
+        print(f"{len(flagged)} questions cite provisions that changed and were flagged for review "
+              "(kb questions list --flagged)")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -181,10 +197,20 @@ def cmd_remove(args: argparse.Namespace) -> int:
     n = remove_document(store, matches[0].key)
     store.close()
     print(f"removed {matches[0].key} ({n} chunks)")
+    _flag_questions(_settings(args))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.what == "report":
+        from pathlib import Path
+
+        from eval.gate import BASELINE
+        from eval.report import main as report_main
+
+        return report_main(_settings(args), quick=args.quick, out_dir=Path(args.out) if args.out else None,
+                           baseline=Path(args.baseline) if args.baseline else BASELINE,
+                           update_baseline=args.write_baseline, gold=args.gold)
     if args.what == "answers":
         from eval.answers import main as answers_main
 
@@ -232,9 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("document")
     p.set_defaults(func=cmd_remove)
 
-    p = sub.add_parser("eval", help="evaluate: kb eval retrieval | answers")
-    p.add_argument("what", choices=["retrieval", "answers"])
+    p = sub.add_parser("eval", help="evaluate: kb eval [report [--quick]] | retrieval | answers")
+    p.add_argument("what", nargs="?", choices=["report", "retrieval", "answers"], default="report",
+                   help="report (default): everything, written to eval/reports/<date>/ and checked against "
+                        "eval/baseline.json")
     p.add_argument("--gold", default="sample")
+    p.add_argument("--quick", action="store_true",
+                   help="report: the CI-sized run (retrieval, extractive answers, a quiz sample) and the gate only")
+    p.add_argument("--out", help="report: folder for report.md, figures.json and the charts")
+    p.add_argument("--baseline", help="report: tolerance file (default eval/baseline.json)")
+    p.add_argument("--write-baseline", action="store_true",
+                   help="report: store this run's gated figures as the new baseline (tolerances kept)")
     p.add_argument("--misses", action="store_true", help="print the questions whose gold provision was missed")
     p.add_argument("--llm-questions", type=int, default=40,
                    help="answers: in-scope questions also run in LLM mode (loopback server)")
