@@ -41,6 +41,7 @@ from kb.records import audit
 from kb.records.errors import ImportRejected, RecordsError
 from kb.records.models import ROLES, User, utcnow
 from kb.records.people import UserSpec, add_user, import_users_csv, list_users, reset_password
+from kb.records.questions import flag_changed_in_store
 from kb.records.units import add_unit, list_units
 
 FLASH = "admin_flash"
@@ -229,7 +230,16 @@ def _run_upload(db: Session, user: User, files: Sequence[tuple[str, bytes]]) -> 
     outcomes = ingest_uploads(files, settings().data_dir / "uploads", on_file)
     bar.progress(1.0, text="处理完成")
     _audit_uploads(db, user, files, outcomes)
+    if any(o.status in ("added", "replaced") for o in outcomes):
+        _flag_questions(db, user)
     return outcomes
+
+
+def _flag_questions(db: Session, user: User) -> None:
+    """Questions whose source text is no longer in force go back to trainers (题库审核)."""
+    flagged = flag_changed_in_store(db, user, answerer().retriever.store)
+    if flagged:
+        st.warning(f"{len(flagged)} 道题目引用的条文已变化或已删除，已标记待教员在「题库审核」中复核。")
 
 
 def show_outcomes(outcomes: list[UploadOutcome]) -> None:
@@ -310,6 +320,7 @@ def _remove(db: Session, user: User, doc_key: str) -> None:
         lock.release()
     audit.record(db, user, "documents.remove", f"doc:{doc_key}"[:200], {"chunks": chunks})
     db.commit()
+    _flag_questions(db, user)
     _flash(f"已删除「{doc_key}」（{chunks} 个条文块）。")
 
 

@@ -156,6 +156,24 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def flag_after_ingest(settings: Any) -> list[str]:
+    """After ``kb ingest`` changed documents: flag the questions whose source text changed.
+    Skipped when there is no records database yet (then there are no questions either)."""
+    from kb.records.db import session_factory
+    from kb.records.models import Operator
+    from kb.records.questions import flag_changed_in_store
+    from kb.store import open_store
+
+    if not settings.database_url and not (settings.data_dir / "records.sqlite").exists():
+        return []
+    store = open_store(settings)
+    try:
+        with session_factory(settings)() as session:
+            return flag_changed_in_store(session, Operator(name=_os_user()), store)
+    finally:
+        store.close()
+
+
 def _session(args: argparse.Namespace) -> Session:
     from kb.config import load_settings
     from kb.records.db import session_factory

@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -246,12 +246,33 @@ def flag_stale(session: Session, actor: Actor, current: Mapping[str, str | None]
     maps chunk keys to their text hash now (None: the chunk is gone). Returns the keys flagged.
     Flagged questions are left out of new quizzes until a trainer approves them again."""
     access.require(session, actor, "content.manage", target="questions:flag")
+    return _set_flagged(session, actor, lambda rows: {
+        q.key for q in rows
+        if any(s["chunk_key"] in current and current[s["chunk_key"]] != s["text_hash"] for s in q.sources)}, clock)
+
+
+def flag_changed_in_store(session: Session, actor: Actor, store: VectorStore, *,
+                          clock: Clock = utcnow) -> list[str]:
+    """After an ingest, replace or removal: flag every draft or approved question whose source
+    text is no longer the one in force (kb.quiz.flags decides, by title across versions).
+    Returns the keys newly flagged; drills' step questions are questions too."""
+    from kb.quiz.flags import changed_sources
+
+    access.require(session, actor, "content.manage", target="questions:flag")
+    return _set_flagged(session, actor, lambda rows: changed_sources([to_model(r) for r in rows], store), clock)
+
+
+def _set_flagged(session: Session, actor: Actor, choose: Callable[[list[Question]], set[str]],
+                 clock: Clock) -> list[str]:
+    """Flag the unflagged, unretired questions ``choose`` picks, in one audited transaction."""
     begin_write(session)
     try:
+        rows = list(session.scalars(select(Question).where(Question.state != "retired",
+                                                           Question.flagged.is_(False)).order_by(Question.key)))
+        chosen = choose(rows)
         flagged = []
-        candidates = session.scalars(select(Question).where(Question.state != "retired", Question.flagged.is_(False)))
-        for q in candidates:
-            if any(s["chunk_key"] in current and current[s["chunk_key"]] != s["text_hash"] for s in q.sources):
+        for q in rows:
+            if q.key in chosen:
                 q.flagged = True
                 q.updated_at = clock()
                 flagged.append(q.key)
