@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--window-size=1280,800")
-TIMEOUT = 120
+TIMEOUT = 300  # generous: the first question loads the embedding model in the server
 
 
 def browser(downloads: Path | None = None) -> webdriver.Chrome:
