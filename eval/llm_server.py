@@ -9,6 +9,8 @@ When the script runs out, an optional *responder* — a function of the request'
 returning a Reply — answers instead. That lets an evaluation run hundreds of questions
 through the real client path with replies built from whatever provisions each prompt holds
 (eval/answers.py plants errors that way); :func:`provisions_in_prompt` reads them back.
+:func:`question_writer` is such a responder for the question-generation prompts of
+kb.quiz.llm_generate: it writes valid question JSON from the provisions it was shown.
 
 It lives in eval/ (not tests/) because the answer evaluation runs it in-process outside
 pytest. Also holds :func:`law_citation`, a test helper that builds a Citation from the real
@@ -242,6 +244,47 @@ def provisions_in_prompt(messages: list[dict[str, Any]]) -> dict[int, str]:
     """
     user = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
     return {int(n): body.removesuffix(_CUT) for n, body in _PROVISION.findall(user)}
+
+
+_QTYPE = re.compile(r"^题型：\S+?（(\w+)）$", re.M)
+_COUNT = re.compile(r"^题数：(\d+)$", re.M)
+
+
+def requested_question(messages: list[dict[str, Any]]) -> tuple[str, int]:
+    """The question type and count a kb.quiz.llm_generate prompt asks for: ("judge", 2)."""
+    user = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+    qtype, count = _QTYPE.search(user), _COUNT.search(user)
+    return (qtype.group(1) if qtype else "", int(count.group(1)) if count else 1)
+
+
+def question_writer(messages: list[dict[str, Any]]) -> Reply:
+    """A well-behaved question writer for kb.quiz.llm_generate prompts, built from whatever
+    provisions the prompt holds: 判断 quotes a standalone sentence as it stands (对); 填空
+    blanks the first enforcement fact (a deadline, an amount…) of a sentence. Other types get
+    an empty list, as a model that finds nothing to ask would answer. Tests plant bad output
+    by scripting replies; this is the model that behaves."""
+    from kb.quiz.facts import find_facts
+    from kb.quiz.judge import standalone
+    from kb.quiz.sentences import sentences
+
+    qtype, count = requested_question(messages)
+    out: list[dict[str, Any]] = []
+    for n, body in provisions_in_prompt(messages).items():
+        for sent in sentences(body):
+            if len(out) >= count:
+                break
+            if sent.is_lead or sent.is_item:
+                continue
+            if qtype == "judge" and standalone(sent.text):
+                out.append({"type": "判断", "stem": f"{sent.text}。", "options": ["对", "错"], "answer": "对",
+                            "explanation": "条文原文如此。", "quote": sent.text, "provision": n})
+            facts = find_facts(sent.text) if qtype == "blank" else []
+            if facts and sent.text.count(facts[0].value) == 1:
+                f = facts[0]
+                out.append({"type": "填空", "stem": f"{sent.text[:f.start]}______{sent.text[f.end:]}。", "options": [],
+                            "answer": f.value, "explanation": f"应填「{f.value}」。", "quote": sent.text,
+                            "provision": n})
+    return text(json.dumps({"questions": out}, ensure_ascii=False))
 
 
 LAW = "law_xingzheng-chufa-fa_2021.md"

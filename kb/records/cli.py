@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from kb.quiz.model import Question
     from kb.records.models import Actor
 
 
@@ -112,9 +113,16 @@ def add_parser(subparsers: Any) -> None:
 
     questions = subparsers.add_parser("questions", help="question bank: generate from the knowledge base, list, review")
     sub = questions.add_subparsers(dest="questions_command", required=True)
-    p = sub.add_parser("generate", parents=[actor], help="generate draft questions from the indexed provisions")
-    p.add_argument("--doc", action="append", help="document key (kb docs); repeatable; default: all")
-    p.add_argument("--limit-per-type", type=int, help="at most this many of each type")
+    p = sub.add_parser("generate", parents=[actor], help="generate draft questions from the indexed provisions: "
+                       "kb questions generate --doc 行政处罚法 --type 单选 -n 50 [--llm]")
+    p.add_argument("--doc", action="append", help="document name or key (kb docs); repeatable; default: all")
+    p.add_argument("--type", dest="qtypes", action="append", type=_question_type, metavar="TYPE",
+                   help="单选 | 多选 | 判断 | 填空 (or single | multiple | judge | blank); repeatable; default: all")
+    p.add_argument("-n", "--count", type=_positive, help="at most this many questions in all "
+                   "(with --llm the default is 20: each LLM call takes seconds)")
+    p.add_argument("--limit-per-type", type=_positive, help="at most this many of each type")
+    p.add_argument("--llm", action="store_true", help="have the configured LLM (KB_LLM_BASE_URL, KB_LLM_MODEL) write "
+                   "them; each is proved by the same validator as the rule-based ones")
     p.set_defaults(func=cmd_questions_generate)
     p = sub.add_parser("list", parents=[actor], help="list questions")
     p.add_argument("--state", choices=["draft", "approved", "retired"])
@@ -137,6 +145,13 @@ def add_parser(subparsers: Any) -> None:
         p = sub.add_parser(verb, parents=[actor], help=f"{verb} a drill by its id")
         p.add_argument("code")
         p.set_defaults(func=cmd_drills_state, verb=verb)
+
+    scenarios = subparsers.add_parser("scenarios", help="scenario drill files (情景演练 YAML): validate")
+    sub = scenarios.add_subparsers(dest="scenarios_command", required=True)
+    p = sub.add_parser("validate", help="check drill YAML files or folders against the knowledge base, "
+                       "importing nothing; every problem with its file, line and field")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_scenarios_validate)
 
     p = subparsers.add_parser("close-expired", parents=[actor], help="grade and close every attempt whose time "
                               "limit has passed (for a scheduled job; pages also do it when opened)")
@@ -336,28 +351,117 @@ def _this_year() -> int:
     return local_date(utcnow()).year
 
 
+def _question_type(value: str) -> str:
+    """单选/多选/判断/填空 or single/multiple/judge/blank → the model's type name."""
+    from kb.quiz.model import TYPE_ZH
+
+    names = {**{t: t for t in ("single", "multiple", "judge", "blank")},
+             **{TYPE_ZH[t]: t for t in ("single", "multiple", "judge", "blank")}}
+    key = value.strip().removesuffix("题").lower()
+    if key not in names:
+        raise argparse.ArgumentTypeError(f"题型只能是 单选/多选/判断/填空 / type must be single, multiple, judge or "
+                                         f"blank (got {value!r})")
+    return names[key]
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数 / expected a positive whole number (got {value!r})")
+    return number
+
+
+def _cap_total(questions: list[Question], count: int) -> list[Question]:
+    """At most ``count`` questions, taken round-robin across source documents and types so a
+    cap does not keep only the first law's first type."""
+    from collections import defaultdict
+
+    queues: dict[tuple[str, str], list[Question]] = defaultdict(list)
+    for q in questions:
+        queues[(q.sources[0].doc_key, q.qtype)].append(q)
+    out: list[Question] = []
+    while len(out) < count and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(out) < count:
+                out.append(queue.pop(0))
+    return out
+
+
 def cmd_questions_generate(args: argparse.Namespace) -> int:
     from kb.config import load_settings
+    from kb.library import resolve_document
     from kb.quiz.generate import generate_questions
+    from kb.quiz.llm_generate import DEFAULT_COUNT, check_llm_settings, generate_with_llm
     from kb.records.questions import list_questions, save_questions, to_model
     from kb.store import open_store
 
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    store = open_store(load_settings(**overrides))
-    with _session(args) as session:
-        actor = _actor(session, args)
-        existing = [to_model(q) for q in list_questions(session)]
-        try:
-            report = generate_questions(store, args.doc, args.limit_per_type, existing)
-        finally:
-            store.close()
-        if not report.questions:
-            print("generated 0 questions: the bank already holds everything the documents yield")
-            return 0
-        result = save_questions(session, actor, report.questions, source="generator")
-    print(f"generated {len(report.questions)} questions ({report.rejection_rate:.1%} of candidates rejected "
+    settings = load_settings(**overrides)
+    if args.llm:
+        check_llm_settings(settings)  # before any work: a clear error when no LLM is configured
+    store = open_store(settings)
+    try:
+        doc_keys = [resolve_document(store, name).key for name in args.doc] if args.doc else None
+        with _session(args) as session:
+            actor = _actor(session, args)
+            existing = [to_model(q) for q in list_questions(session)]
+            if args.llm:
+                report = generate_with_llm(store, settings, doc_keys, args.qtypes, args.count or DEFAULT_COUNT,
+                                           args.limit_per_type, existing)
+            else:
+                report = generate_questions(store, doc_keys, args.limit_per_type, existing)
+                if args.qtypes:
+                    report.questions = [q for q in report.questions if q.qtype in args.qtypes]
+                    report.rejected = [r for r in report.rejected if r.qtype in args.qtypes]
+            rate = report.rejection_rate  # of the candidates made, before a cap leaves good ones out
+            if args.count and not args.llm:
+                report.questions = _cap_total(report.questions, args.count)
+            if args.llm:
+                print(f"{report.calls} calls to {report.model}, {report.failed_calls} failed; "
+                      f"{len(report.rejected)} candidates rejected by the validator", file=sys.stderr)
+                for reason, n in report.top_reasons():
+                    print(f"  {n}\t{reason}", file=sys.stderr)
+                if report.stopped:
+                    print(f"warning: {report.stopped}", file=sys.stderr)
+            if not report.questions:
+                print("generated 0 questions: the bank already holds everything the documents yield"
+                      if not args.llm else "generated 0 questions: no LLM candidate passed the validator")
+                return 0
+            result = save_questions(session, actor, report.questions, source="llm" if args.llm else "generator")
+    finally:
+        store.close()
+    print(f"generated {len(report.questions)} questions ({rate:.1%} of candidates rejected "
           f"by the validator); bank: {len(result.created)} new, {len(result.updated)} updated, "
           f"{len(result.unchanged)} unchanged, {len(result.back_to_draft)} back to draft for review")
+    return 0
+
+
+def cmd_scenarios_validate(args: argparse.Namespace) -> int:
+    """Check drill files as ``kb drills import`` would, without a database or an import."""
+    from kb.quiz.drills import DrillError, drill_files, load_drills
+    from kb.quiz.resolve import KBResolver
+    from kb.records.drills import message_zh
+
+    files = drill_files(args.paths)
+    if not files:
+        print(f"error: 没有找到演练文件（*.yaml、*.yml） / no drill files (*.yaml, *.yml) in {' '.join(args.paths)}",
+              file=sys.stderr)
+        return 1
+    store = _resolver_store(args)
+    try:
+        drills = load_drills(files, KBResolver(store))
+    except DrillError as exc:
+        for problem in exc.problems:
+            print(f"{problem}\n    {message_zh(problem)}")
+        print(f"{len(exc.problems)} problem(s) in {len(files)} file(s); 请按提示修改演练文件 / fix the drill files",
+              file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"{len(drills)} drills in {len(files)} files are valid against the knowledge base / 全部通过校验")
     return 0
 
 
