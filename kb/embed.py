@@ -17,6 +17,12 @@ from typing import Protocol
 
 import numpy as np
 
+# OpenMP threads that finish early spin-wait by default. On a shared 2-core server (the app,
+# an ingest, a database) the spinning starves everyone: a query embedding took 0.35 s at p95
+# instead of 0.03 s under load. Passive waiting must be set before the runtime starts, so it
+# is set when this module is imported; an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from kb.config import Settings
 from kb.errors import ConfigError
 

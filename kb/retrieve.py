@@ -166,7 +166,9 @@ class Retriever:
         for h in hits:
             if h.status != "current" and h.title in self._current_titles:
                 h.score *= NON_CURRENT_PENALTY  # another version of this title is in force
-        hits.sort(key=lambda h: h.score, reverse=True)
+        # Fused scores tie often (RRF with a small k), and the store orders ties differently in
+        # each process; the chunk key settles them, so the same question gets the same answer.
+        hits.sort(key=lambda h: (-h.score, h.chunk_key))
         return _one_per_provision(hits)[:k]
 
 

@@ -62,7 +62,7 @@ def generate(question: str, citations: list[Citation], settings: Settings,
     except LLMError:
         raise
     except Exception as exc:  # every failure becomes one line the user can act on
-        raise LLMError(_describe(exc, base, settings.llm_timeout)) from exc
+        raise LLMError(describe_failure(exc, base, settings.llm_timeout)) from exc
     if not text.strip():
         raise LLMError(f"the LLM at {base} returned an empty answer (no content in its stream)")
     try:
@@ -158,7 +158,7 @@ def _visible_prefix(raw: str) -> str:
     return text
 
 
-def _describe(exc: BaseException, base: str, timeout: float) -> str:
+def describe_failure(exc: BaseException, base: str, timeout: float) -> str:
     """One line per failure kind, naming the setting to check."""
     import httpx
     import openai

@@ -33,7 +33,7 @@ from kb.answer.llm import (
     MAX_RETRIES,
     NO_KEY,
     LLMError,
-    _describe,
+    describe_failure,
     llm_configured,
     strip_reasoning,
 )
@@ -199,7 +199,7 @@ def ask_for_questions(group: Sequence[SourceChunk], qtype: str, n: int, settings
     except LLMError as exc:
         batch.error = str(exc)
     except Exception as exc:  # endpoint down, timeout, HTTP error, broken stream: this call fails
-        batch.error = _describe(exc, settings.llm_base_url.strip().rstrip("/"), settings.llm_timeout)
+        batch.error = describe_failure(exc, settings.llm_base_url.strip().rstrip("/"), settings.llm_timeout)
     if batch.error:
         batch.rejected.append(Rejection(qtype, key, "", [f"LLM call failed: {batch.error}"]))
         return batch
