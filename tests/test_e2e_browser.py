@@ -63,10 +63,8 @@ def _keys(data, quiz_code: str) -> list[str]:
 
 
 def _hours_shown(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    metric = driver.find_element(By.CSS_SELECTOR, "[data-testid='stMetricValue']")
-    return metric.text.strip()
+    """The first metric on 学习与考试 (已获学时), once the page has drawn it."""
+    return wait_for(driver, "[data-testid='stMetricValue']").text.strip()
 
 
 def test_officer_takes_a_quiz_and_the_hours_increase(server, chrome):
