@@ -188,3 +188,15 @@ def test_units_and_a_password_reset(site):
 
     with site.session() as s:
         assert authenticate(s, "demo.officer3", password).must_change_password
+
+
+def test_a_deactivated_officer_is_signed_out_at_the_next_click(site):
+    officer = site.app("demo.officer2")
+    assert officer.title[0].value == "智能问答"
+    at = site.app("admin", "views/admin.py")
+    at.selectbox(key="admin_active_user").set_value("demo.officer2")
+    at.radio(key="admin_active_state").set_value(False)
+    next(b for b in at.button if b.label == "确定").click().run()
+    assert not at.exception and "已停用" in at.success[0].value
+    officer.run()
+    assert officer.title[0].value == "执法知库 · 登录" and "已停用" in officer.warning[0].value

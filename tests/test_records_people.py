@@ -171,3 +171,22 @@ def test_import_empty_or_binary_files(world, clock, tmp_path):
         with pytest.raises(ValidationError, match="UTF-8"):
             import_users_csv(s, OP, b"\xff\xfe\x00\x81\x30\x00" * 10, clock=clock)
         assert count(s, User) == len(USERS)
+
+
+def test_deactivating_keeps_the_records_and_stops_sign_in(world, clock):
+    from kb.records.errors import AccessDenied, AuthError
+    from kb.records.people import set_active
+
+    with world.Session() as s:
+        set_active(s, user(s, "coord.gz"), "wang.gz", False, clock=clock)
+        with pytest.raises(AuthError):
+            authenticate(s, "wang.gz", PASSWORD, clock=clock)
+        assert user(s, "wang.gz") is not None  # nothing deleted
+        with pytest.raises(AccessDenied):  # a coordinator manages officers only, in their subtree
+            set_active(s, user(s, "coord.gz"), "coord.th", False, clock=clock)
+        with pytest.raises(ValidationError):
+            set_active(s, user(s, "admin"), "admin", False, clock=clock)
+        set_active(s, Operator("ops"), "wang.gz", True, clock=clock)
+        assert authenticate(s, "wang.gz", PASSWORD, clock=clock).active
+        actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.target == "user:wang.gz"))]
+        assert "users.deactivate" in actions and "users.activate" in actions

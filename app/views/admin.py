@@ -40,7 +40,7 @@ from kb.library import list_documents, remove_document
 from kb.records import audit
 from kb.records.errors import ImportRejected, RecordsError
 from kb.records.models import ROLES, User, utcnow
-from kb.records.people import UserSpec, add_user, import_users_csv, list_users, reset_password
+from kb.records.people import UserSpec, add_user, import_users_csv, list_users, reset_password, set_active
 from kb.records.questions import flag_changed_in_store
 from kb.records.units import add_unit, list_units
 
@@ -395,7 +395,17 @@ def users_tab(db: Session, user: User) -> None:
             else:
                 st.success(f"{who} 的新密码（只显示这一次，用户登录后须修改）：")
                 st.code(password, language=None)
-    st.caption("停用账户暂不支持（核心尚无此功能）。")
+    with st.expander("停用或恢复账户"), st.form("admin_active"):
+        who = st.selectbox("用户", [u.username for u in people], key="admin_active_user")
+        active = st.radio("状态", [False, True], format_func=lambda a: "恢复使用" if a else "停用",
+                          horizontal=True, key="admin_active_state")
+        if st.form_submit_button("确定"):
+            try:
+                changed = set_active(db, user, who, active)
+            except RecordsError as exc:
+                st.error(zh(exc))
+            else:
+                st.success(f"{changed.username} 已{'恢复使用' if changed.active else '停用'}；学时与答题记录保留不变。")
 
 
 def units_tab(db: Session, user: User) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kb.records import access, audit, auth, validate
 from kb.records.csvfile import read_rows
+from kb.records.db import begin_write
 from kb.records.errors import ImportRejected, NotFound, RecordsError, RowError, ValidationError
 from kb.records.models import Actor, Clock, Unit, User, utcnow
 from kb.records.units import get_unit
@@ -256,6 +257,24 @@ def reset_password(session: Session, actor: Actor, username: str, new_password: 
                  {"generated": new_password is None}, clock=clock)
     _commit(session, f"user {user.username}")
     return password
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool, *, clock: Clock = utcnow) -> User:
+    """Deactivate (or reactivate) an account: it can no longer sign in, and a session open in
+    a browser ends at its next click. Nothing is deleted; the person's hours and attempts
+    stay in the records and the exports. Nobody deactivates themselves (the last admin could
+    lock everyone out that way)."""
+    person = get_user(session, actor, username)
+    access.require(session, actor, "users.manage", user=person)
+    if isinstance(actor, User) and actor.id == person.id:
+        raise ValidationError("不能停用自己的账户 / you cannot deactivate your own account")
+    if person.active != active:
+        begin_write(session)  # write from a fresh snapshot (a refusal may have been audited since)
+        person.active = active
+        audit.record(session, actor, "users.activate" if active else "users.deactivate", f"user:{person.username}",
+                     clock=clock)
+        _commit(session, f"user {person.username}")
+    return person
 
 
 def change_password(session: Session, username: str, old_password: str, new_password: str,
