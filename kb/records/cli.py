@@ -547,7 +547,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("demo data already present; nothing changed")
     else:
         print(f"demo data added: {len(report.users)} users, {report.questions} approved questions, "
-              f"quizzes {', '.join(report.quizzes) or '(none: no questions could be generated)'}")
+              f"quizzes {', '.join(report.quizzes) or '(none: no questions could be generated)'}, "
+              f"{report.drills} drills" + ("" if report.drills else " (the knowledge base lacks laws they cite)"))
     print(f"sign in as {', '.join(report.users)} with password {report.password}")
     return 0
 

@@ -54,6 +54,7 @@ class DemoReport:
     created: bool
     users: list[str] = field(default_factory=list)
     questions: int = 0
+    drills: int = 0  # 0 when the knowledge base lacks laws our drills cite
     quizzes: list[str] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -99,16 +100,16 @@ def seed_demo(session: Session, store: VectorStore, *, password: str = DEMO_PASS
                                .limit(1)) is None:
         _attempt(session, "demo.officer1", made[0], correct=True, clock=clock)
         _attempt(session, "demo.officer2", made[0], correct=False, clock=clock)
-    _drills(session, trainer, store, clock)
+    drills = _drills(session, trainer, store, clock)
     coord = session.scalar(select(User).where(User.username == "demo.coord"))
     today = clock().date()
     for username, category, hours, note in OFFLINE:
         ledger.add_offline(session, coord, username, category, hours, date(today.year, 3, 15), note, clock=clock)
     return DemoReport(created=True, users=[p.username for p in PEOPLE], questions=len(drafts), quizzes=made,
-                      password=password)
+                      drills=drills, password=password)
 
 
-def _drills(session: Session, trainer: User, store: VectorStore, clock: Clock) -> None:
+def _drills(session: Session, trainer: User, store: VectorStore, clock: Clock) -> int:
     """Our drills (corpus/scenarios) when the knowledge base holds every law they cite; with
     a smaller knowledge base they are skipped (the import is all-or-none)."""
     from kb.errors import KBError
@@ -116,9 +117,10 @@ def _drills(session: Session, trainer: User, store: VectorStore, clock: Clock) -
     from kb.records.drills import import_drill_files
 
     try:
-        import_drill_files(session, trainer, [SCENARIOS], KBResolver(store), clock=clock)
+        return len(import_drill_files(session, trainer, [SCENARIOS], KBResolver(store), clock=clock))
     except KBError:
         session.rollback()
+        return 0
 
 
 def _attempt(session: Session, username: str, quiz_code: str, *, correct: bool, clock: Clock) -> None:
