@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kb.records.errors import ImportRejected, RowError, ValidationError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,13 @@ def read_rows(data: bytes, source: str, aliases: Mapping[str, str], required: se
                              f"has {len(cells)} cells, the header has {len(columns)}"))
             continue
         yield Row(line, {c: v for c, v in zip(columns, cells, strict=True) if c})
+
+
+def take_cell(errors: list[RowError], line: int, column: str, check: Callable[..., T], *args: Any) -> T | None:
+    """``check(*args)``, or None with its ValidationError added to ``errors`` as a row error:
+    an import checks every cell of every row first and reports them all, all-or-none."""
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        errors.append(RowError(line, column, str(exc)))
+        return None

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.records import access, audit, validate
-from kb.records.csvfile import Row, read_rows
+from kb.records.csvfile import Row, read_rows, take_cell
 from kb.records.db import begin_write
 from kb.records.errors import ImportRejected, RowError, ValidationError
 from kb.records.ledger import CENT, category, check_year, is_reversed, local_date, parse_hours
@@ -46,10 +44,11 @@ CSV_REQUIRED = {"username", "category", "hours", "date", "note"}
 # 2026-03-15, 2026/3/15 (what Excel shows after it re-formats a date), 2026.3.15, 2026年3月15日
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 MAX_ROWS = 5000
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+
+
 class OfflineRow:
     """One checked row, ready to be written."""
 
@@ -68,6 +67,8 @@ class OfflineRow:
 
 
 @dataclass(frozen=True)
+
+
 class OfflineImportResult:
     """What an import credited: the new ledger line ids, how many people, how many hours."""
 
@@ -86,15 +87,6 @@ def parse_date(value: str) -> date:
     except ValueError as exc:
         raise ValidationError(f"日期 {str(value)[:20]!r} 应为 YYYY-MM-DD / the date {str(value)[:20]!r} must be "
                               "YYYY-MM-DD") from exc
-
-
-def _take(errors: list[RowError], line: int, column: str, check: Callable[..., T], *args: Any) -> T | None:
-    """``check(*args)``, or None with its ValidationError added to ``errors`` as a row error."""
-    try:
-        return check(*args)
-    except ValidationError as exc:
-        errors.append(RowError(line, column, str(exc)))
-        return None
 
 
 def _user_name(value: str) -> str | None:
@@ -132,14 +124,14 @@ def _check(session: Session, actor: Actor, label: str, data: bytes, today: date
             refused.append(line)
             row_errors.append(RowError(line, "username", f"{person.username} 不在您管理的单位内 / "
                                                          f"{person.username} is outside your units"))
-        name = _take(row_errors, line, "category", category, c["category"])
-        hours = _take(row_errors, line, "hours", parse_hours, c["hours"])
-        on = _take(row_errors, line, "date", parse_date, c["date"])
+        name = take_cell(row_errors, line, "category", category, c["category"])
+        hours = take_cell(row_errors, line, "hours", parse_hours, c["hours"])
+        on = take_cell(row_errors, line, "date", parse_date, c["date"])
         if on is not None and on > today:
             row_errors.append(RowError(line, "date", f"培训日期 {on} 在未来 / the training date {on} is in the future"))
         elif on is not None:
-            _take(row_errors, line, "date", check_year, on.year)
-        note = _take(row_errors, line, "note", validate.text, c["note"], "证明材料 / evidence note", 500)
+            take_cell(row_errors, line, "date", check_year, on.year)
+        note = take_cell(row_errors, line, "note", validate.text, c["note"], "证明材料 / evidence note", 500)
         errors += row_errors
         if not row_errors and person is not None and name and hours is not None and on is not None and note:
             checked.append(OfflineRow(line, person.id, person.username, name, hours, on, note))

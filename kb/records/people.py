@@ -12,17 +12,17 @@ means nothing is imported; the error lists every bad row by its line number.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.records import access, audit, auth, validate
-from kb.records.csvfile import read_rows
+from kb.records.csvfile import read_rows, take_cell
 from kb.records.db import begin_write
 from kb.records.errors import ImportRejected, NotFound, RecordsError, RowError, ValidationError
 from kb.records.models import Actor, Clock, Unit, User, utcnow
@@ -40,7 +40,6 @@ CSV_COLUMNS = {
     "password": "password", "密码": "password",
 }
 CSV_REQUIRED = {"username", "display_name", "role"}
-T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +56,8 @@ class UserSpec:
 
 
 @dataclass
+
+
 class ImportResult:
     """What an import created; ``generated_passwords`` holds the ones made for empty cells,
     to hand to their owners (they must change them at first sign-in)."""
@@ -66,6 +67,8 @@ class ImportResult:
 
 
 @dataclass
+
+
 class _Checked:
     line: int
     username: str
@@ -89,11 +92,12 @@ def _check_rows(session: Session, actor: Actor, rows: list[tuple[int, UserSpec]]
     seen_certs: dict[str, int] = {}
     for line, spec in rows:
         row_errors: list[RowError] = []
-        name = _take(row_errors, line, "username", validate.username, spec.username)
-        display = _take(row_errors, line, "display_name", validate.text, spec.display_name, "姓名 / display name", 100)
-        role = _take(row_errors, line, "role", validate.role, spec.role)
-        cert = _take(row_errors, line, "cert_no", validate.cert_no, spec.cert_no)
-        fields = _take(row_errors, line, "fields", validate.fields, spec.fields)
+        name = take_cell(row_errors, line, "username", validate.username, spec.username)
+        display = take_cell(row_errors, line, "display_name", validate.text, spec.display_name,
+                            "姓名 / display name", 100)
+        role = take_cell(row_errors, line, "role", validate.role, spec.role)
+        cert = take_cell(row_errors, line, "cert_no", validate.cert_no, spec.cert_no)
+        fields = take_cell(row_errors, line, "fields", validate.fields, spec.fields)
         unit = None
         code = (spec.unit_code or "").strip()
         if code:
@@ -103,7 +107,7 @@ def _check_rows(session: Session, actor: Actor, rows: list[tuple[int, UserSpec]]
         elif role in NEEDS_UNIT:
             row_errors.append(RowError(line, "unit", f"{role} 必须属于一个单位 / a {role} needs a unit"))
         if spec.password:
-            _take(row_errors, line, "password", auth.check_password_policy, spec.password, name or "")
+            take_cell(row_errors, line, "password", auth.check_password_policy, spec.password, name or "")
         for value, seen, column in ((name, seen_names, "username"), (cert, seen_certs, "cert_no")):
             if value is not None and value in seen:
                 row_errors.append(RowError(line, column, f"{value} 与第 {seen[value]} 行重复 / "
@@ -122,15 +126,6 @@ def _check_rows(session: Session, actor: Actor, rows: list[tuple[int, UserSpec]]
     errors += _existing(session, User.cert_no, seen_certs, "cert_no")
     bad = {e.line for e in errors}
     return [c for c in checked if c.line not in bad], sorted(errors, key=lambda e: e.line), refused
-
-
-def _take(errors: list[RowError], line: int, column: str, check: Callable[..., T], *args: Any) -> T | None:
-    """``check(*args)``, or None with its ValidationError added to ``errors`` as a row error."""
-    try:
-        return check(*args)
-    except ValidationError as exc:
-        errors.append(RowError(line, column, str(exc)))
-        return None
 
 
 def _existing(session: Session, column: Any, seen: dict[str, int], name: str) -> list[RowError]:
