@@ -47,3 +47,16 @@ def show_citation(c: Citation, expanded: bool = False, below: Callable[[], None]
         st.markdown(text.replace("\n", "<br>"), unsafe_allow_html=True)
         if below is not None:
             below()
+
+
+def flash(key: str, message: str) -> None:
+    """Keep ``message`` for the next run: an action changes data, then reruns so every list on
+    the page includes the change, and the message would otherwise be lost with the old run."""
+    st.session_state[key] = message
+
+
+def show_flash(key: str) -> None:
+    """The message an action left for this run, once."""
+    message = st.session_state.pop(key, "")
+    if message:
+        st.success(message)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer, settings
-from app.view import ROLE_ZH, status_zh, zh
+from app.view import ROLE_ZH, flash, show_flash, status_zh, zh
 from ingest.loaders.decoding import BINARY, EMPTY, UNDECODABLE
 from ingest.loaders.docx_text import CORRUPT as DOCX_CORRUPT
 from ingest.loaders.docx_text import ENCRYPTED as DOCX_ENCRYPTED
@@ -83,7 +83,7 @@ def _lock() -> threading.Lock:
 
 def _flash(message: str) -> None:
     """Show ``message`` after the rerun that follows a change (so every list includes it)."""
-    st.session_state[FLASH] = message
+    flash(FLASH, message)
     st.rerun()
 
 
@@ -431,9 +431,7 @@ def units_tab(db: Session, user: User) -> None:
 
 def render(db: Session, user: User) -> None:
     st.title("管理")
-    notice = st.session_state.pop(FLASH, "")
-    if notice:
-        st.success(notice)
+    show_flash(FLASH)
     tabs = st.tabs(["上传文件", "文件列表", "用户", "单位"])
     with tabs[0]:
         upload_tab(db, user)

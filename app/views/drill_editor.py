@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import zh
+from app.view import flash, show_flash, zh
 from kb.model import Hit
 from kb.quiz.model import TYPE_ZH, Drill
 from kb.quiz.resolve import KBResolver
@@ -148,7 +148,7 @@ def _actions(db: Session, user: User, choice: str, row: DrillRecord | None, sour
         result = _save(db, user, choice, source, resolver)
         if result is not None:
             note = "已保存为草稿。" if result.changed else "内容没有改动。"
-            st.session_state[NOTICE] = note + ("（仍有校验问题，修正后才能发布）" if result.messages else "")
+            flash(NOTICE, note + ("（仍有校验问题，修正后才能发布）" if result.messages else ""))
             st.rerun()
     if publish.button("发布", key="drill_publish", type="primary", icon=":material/publish:"):
         result = _save(db, user, choice, source, resolver)
@@ -161,21 +161,18 @@ def _actions(db: Session, user: User, choice: str, row: DrillRecord | None, sour
                 db.rollback()
                 st.error(zh(exc))
             else:
-                st.session_state[NOTICE] = (f"已发布：执法人员可在「学习与考试」中参加测验"
-                                            f"「{quiz.title}」（{quiz.code}）。")
+                flash(NOTICE, f"已发布：执法人员可在「学习与考试」中参加测验「{quiz.title}」（{quiz.code}）。")
                 st.rerun()
     if row is not None and row.state != "retired" and retire.button("停用", key="drill_retire",
                                                                       icon=":material/block:"):
         drills.retire_drill(db, user, row.code)
-        st.session_state[NOTICE] = f"演练 {row.code} 已停用，其测验不再接受新的答题。"
+        flash(NOTICE, f"演练 {row.code} 已停用，其测验不再接受新的答题。")
         st.rerun()
 
 
 def render(db: Session, user: User) -> None:
     st.title("情景演练编辑")
-    notice = st.session_state.pop(NOTICE, "")
-    if notice:
-        st.success(notice)
+    show_flash(NOTICE)
     rows = drills.list_drills(db, user)
     if rows:
         st.dataframe([{"编号": r.code, "标题": r.title, "执法领域": r.field, "状态": _state_zh(r),

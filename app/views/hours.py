@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from app.page import run_page
-from app.view import zh
+from app.view import flash, show_flash, zh
 from kb.records import ledger
 from kb.records.errors import ImportRejected, RecordsError, StateError
 from kb.records.export import Export, export_unit
@@ -39,7 +39,7 @@ BEHIND_STYLE = "background-color: #fde2e1"
 
 def _flash(message: str) -> None:
     """Show ``message`` after the rerun that follows a write."""
-    st.session_state[FLASH] = message
+    flash(FLASH, message)
     st.rerun()
 
 
@@ -235,9 +235,7 @@ def export_buttons(db: Session, user: User, unit_code: str, year: int) -> None:
 
 def render(db: Session, user: User) -> None:
     st.title("学时统计")
-    notice = st.session_state.pop(FLASH, "")
-    if notice:
-        st.success(notice)
+    show_flash(FLASH)
     units = list_units(db, user)
     if not units:
         st.info("您的账户没有可管理的单位，请联系管理员。")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import zh
+from app.view import flash, show_flash, zh
 from kb.quiz.model import QUESTION_TYPES, TYPE_ZH
 from kb.records import feedback, questions
 from kb.records.errors import RecordsError
@@ -38,7 +38,7 @@ ALL = "（全部）"
 
 def _notice(text: str) -> None:
     """A message that survives the rerun an action ends with."""
-    st.session_state[NOTICE] = text
+    flash(NOTICE, text)
 
 
 def _mark(text: str, quote: str) -> str:
@@ -276,9 +276,7 @@ def _feedback_tab(db: Session, user: User) -> None:
 
 def render(db: Session, user: User) -> None:
     st.title("题库审核")
-    notice = st.session_state.pop(NOTICE, "")
-    if notice:
-        st.success(notice)
+    show_flash(NOTICE)
     if st.session_state.get(EDITING):
         _edit_panel(db, user)
     flagged = sum(1 for r in questions.list_questions(db, flagged=True) if r.state != "retired")
