@@ -119,3 +119,30 @@ def test_feedback_on_an_answer_is_stored_for_trainers(site):
     with site.session() as s:
         rows = s.scalars(select(AnswerFeedback).where(AnswerFeedback.comment.like("%罚款收缴流程%"))).all()
     assert len(rows) == 1 and rows[0].vote == -1 and rows[0].citations
+
+
+def _sso_app(site, claims: dict):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_site import MAIN
+
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "zhifakb", "client_secret": "s",
+                          "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.user = claims
+    return at.run()
+
+
+def test_single_sign_on_maps_the_identity_to_an_existing_account(site):
+    at = _sso_app(site, {"is_logged_in": False})
+    assert any(b.label == "单点登录（统一身份认证）" for b in at.button)
+    at = _sso_app(site, {"is_logged_in": True, "preferred_username": "demo.officer1", "email": "z@example.gov.cn"})
+    assert not at.exception and at.title[0].value == "智能问答"
+    assert "张执法" in at.sidebar.markdown[0].value
+
+
+def test_single_sign_on_never_creates_accounts(site):
+    at = _sso_app(site, {"is_logged_in": True, "email": "stranger@example.gov.cn"})
+    assert not at.exception and at.title[0].value == "执法知库 · 登录"
+    assert "未在执法知库中登记" in at.error[0].value
