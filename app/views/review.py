@@ -136,6 +136,8 @@ def _edit_panel(db: Session, user: User) -> None:
 
 def _filtered(db: Session) -> tuple[str, list[Question]]:
     counts = questions.state_counts(db)
+    if "review_state" not in st.session_state:  # open on the first state that holds questions
+        st.session_state["review_state"] = next((s for s in STATE_ZH if counts.get(s)), next(iter(STATE_ZH)))
     state = st.radio("审核状态", list(STATE_ZH), key="review_state", horizontal=True,
                      format_func=lambda s: f"{STATE_ZH[s]}（{counts.get(s, 0)}）")
     rows = questions.list_questions(db, state=state)
