@@ -218,7 +218,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                             show_misses=args.misses)
     from eval.retrieval import main as eval_main
 
-    return eval_main(_settings(args), gold=args.gold, k_values=(1, 5, 10), show_misses=args.misses)
+    return eval_main(_settings(args), gold=args.gold, k_values=(1, 5, 10, 20, 100), show_misses=args.misses)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", choices=["report", "retrieval", "answers"], default="report",
                    help="report (default): everything, written to eval/reports/<date>/ and checked against "
                         "eval/baseline.json")
-    p.add_argument("--gold", default="sample")
+    p.add_argument("--gold", default="sample",
+                   help="gold set: sample (default), national (eval/gold/national.jsonl) or a .jsonl file")
     p.add_argument("--quick", action="store_true",
                    help="report: the CI-sized run (retrieval, extractive answers, a quiz sample) and the gate only")
     p.add_argument("--out", help="report: folder for report.md, figures.json and the charts")
