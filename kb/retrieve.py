@@ -59,6 +59,9 @@ class Retriever:
         self.fusion = Fusion(settings.fusion, settings.rrf_k, settings.dense_weight,
                              settings.sparse_weight, settings.prefetch_limit)
         self._query_cache: dict[str, list[float]] = {}
+        # Ranking priors applied after fusion (eval/ablate.py measures each one).
+        self.non_current_penalty = NON_CURRENT_PENALTY
+        self.type_weights: dict[str, float] = {}
         self.reload_names()
 
     def reload_names(self) -> None:
@@ -162,14 +165,21 @@ class Retriever:
             return []
         fetch = k * 3
         matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
-        hits = [hit_from_match(m) for m in matches]
-        for h in hits:
-            if h.status != "current" and h.title in self._current_titles:
-                h.score *= NON_CURRENT_PENALTY  # another version of this title is in force
+        hits = self._apply_priors([hit_from_match(m) for m in matches])
         # Fused scores tie often (RRF with a small k), and the store orders ties differently in
         # each process; the chunk key settles them, so the same question gets the same answer.
         hits.sort(key=lambda h: (-h.score, h.chunk_key))
         return _one_per_provision(hits)[:k]
+
+
+    def _apply_priors(self, hits: list[Hit]) -> list[Hit]:
+        """Scale fused scores by what the document is: a superseded version below the one
+        in force, and (when configured) one document type above another."""
+        for h in hits:
+            if h.status != "current" and h.title in self._current_titles:
+                h.score *= self.non_current_penalty  # another version of this title is in force
+            h.score *= self.type_weights.get(h.doc_type, 1.0)
+        return hits
 
 
 def _one_per_provision(hits: list[Hit]) -> list[Hit]:
