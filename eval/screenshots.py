@@ -34,7 +34,8 @@ def main(out: str) -> int:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     env = {"KB_DATA_DIR": os.environ.get("KB_DATA_DIR", "data")}
-    with serving(env) as url:
+    with serving(env) as server:
+        url = server.url
         driver = browser()
         try:
             driver.get(url)
@@ -67,6 +68,8 @@ def main(out: str) -> int:
                                            "管理": "admin"}[title])
         finally:
             driver.quit()
+        peak = server.peak_rss_mib()
+    print(f"app server process (Streamlit, model and store loaded, 4 users' sessions): peak RSS {peak:.0f} MiB")
     print(f"question → first visible answer text over {len(seconds)} questions: "
           f"median {statistics.median(seconds):.2f}s, max {max(seconds):.2f}s")
     return 0

@@ -28,8 +28,8 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e")
     build_site(data)
     env = {"KB_DATA_DIR": str(data), "KB_EMBED_CACHE": str(EMBED_CACHE), "KB_DATABASE_URL": "", "KB_QDRANT_URL": ""}
-    with serving(env) as url:
-        yield url, data
+    with serving(env) as running:
+        yield running.url, data
 
 
 @pytest.fixture
