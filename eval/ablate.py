@@ -16,7 +16,10 @@ Ideas:
 - document voting: a provision's score raised by how much of the candidate pool its
   document holds (the question names a situation one law governs);
 - sparse pseudo-relevance feedback: the commonest terms of the first hits added to the
-  sparse query at a lower weight, then searched again.
+  sparse query at a lower weight, then searched again;
+- definition dictionary: the corpus's own definitions (「本法所称X，是指Y」) mined from the
+  indexed chunks; a question sharing enough words with a definiens Y has the defined term X
+  added to its sparse query (everyday description → statutory term).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,11 +41,30 @@ from eval.tune_fusion import settings_grid
 from kb.config import load_settings
 from kb.model import Hit
 from kb.retrieve import Retriever, _one_per_provision, hit_from_match
-from kb.sparse import query_vector, sparse_vector
+from kb.sparse import query_vector, sparse_vector, term_id, tokenize
 from kb.store import Where
 
 DEPTH = 20
 K_VALUES = (1, 5, 10, 20)
+DEFINITION = re.compile(r"(?:本(?:法|条例|规定|办法|细则|解释)(?:所称|中的)|所称)的?[“「]?"
+                        r"([^，。；：“”「」]{2,20}?)[”」]?，?(?:是指|指)([^。；]{4,200})")
+
+
+def mine_definitions(texts: Sequence[str]) -> list[tuple[list[int], set[str]]]:
+    """(term ids of the defined term X, words of its definiens Y) for every 「所称X，是指Y」.
+
+    Words found in more than one definiens in twenty (下列, 情形, 单位…) say nothing about
+    which definition a question means, so they are dropped from Y."""
+    found = []
+    for text in texts:
+        for m in DEFINITION.finditer(text):
+            defined = tokenize(m.group(1))
+            words = set(tokenize(m.group(2))) - set(defined)
+            if defined:
+                found.append(([term_id(t) for t in dict.fromkeys(defined)], words))
+    spread = Counter(w for _, words in found for w in words)
+    common = {w for w, n in spread.items() if n > max(len(found) // 20, 2)}
+    return [(ids, words - common) for ids, words in found if len(words - common) >= 2]
 
 
 class AblationRetriever(Retriever):
@@ -51,6 +74,24 @@ class AblationRetriever(Retriever):
     prf_weight: float = 0.0
     prf_docs: int = 3
     prf_terms: int = 10
+    definition_weight: float = 0.0
+    definition_overlap: int = 2
+    _definitions: list[tuple[list[int], set[str]]] | None = None
+
+    def definitions(self) -> list[tuple[list[int], set[str]]]:
+        if self._definitions is None:
+            chunks = self.store.scroll({"record": "chunk", "state": "live"})
+            self._definitions = mine_definitions([m.payload.get("text", "") for m in chunks])
+        return self._definitions
+
+    def _definition_terms(self, text: str) -> list[int]:
+        words = set(tokenize(text))
+        own = {term_id(w) for w in words}
+        extra: list[int] = []
+        for defined, definiens in self.definitions():
+            if len(words & definiens) >= self.definition_overlap:
+                extra.extend(i for i in defined if i not in own and i not in extra)
+        return extra
 
     def _apply_priors(self, hits: list[Hit]) -> list[Hit]:
         hits = super()._apply_priors(hits)
@@ -64,19 +105,25 @@ class AblationRetriever(Retriever):
         return hits
 
     def _vector_search(self, text: str, k: int, where: Where, mode: str) -> list[Hit]:
-        first = super()._vector_search(text, k, where, mode)
-        if not self.prf_weight or mode != "hybrid" or not first:
-            return first
+        if mode != "hybrid" or not (self.prf_weight or self.definition_weight):
+            return super()._vector_search(text, k, where, mode)
         own_ids, _ = query_vector(text)
-        own = set(own_ids)
-        counts: Counter[int] = Counter()
-        for h in first[: self.prf_docs]:
-            ids, _ = sparse_vector(h.text)
-            counts.update(i for i in set(ids) if i not in own)
-        extra = [i for i, n in counts.most_common(self.prf_terms) if n >= 2]
+        extra: list[int] = []
+        weight = self.definition_weight
+        if self.definition_weight:
+            extra = self._definition_terms(text)
+        else:
+            first = super()._vector_search(text, k, where, mode)
+            own = set(own_ids)
+            counts: Counter[int] = Counter()
+            for h in first[: self.prf_docs]:
+                ids, _ = sparse_vector(h.text)
+                counts.update(i for i in set(ids) if i not in own)
+            extra = [i for i, n in counts.most_common(self.prf_terms) if n >= 2]
+            weight = self.prf_weight
         if not extra:
-            return first
-        sparse = (list(own_ids) + extra, [1.0] * len(own_ids) + [self.prf_weight] * len(extra))
+            return super()._vector_search(text, k, where, mode)
+        sparse = (list(own_ids) + extra, [1.0] * len(own_ids) + [weight] * len(extra))
         matches = self.store.query(dense=self.embed_query(text), sparse=sparse, limit=k * 3, where=where,
                                    fusion=self.fusion)
         hits = self._apply_priors([hit_from_match(m) for m in matches])
@@ -119,6 +166,9 @@ def ideas(retriever: AblationRetriever) -> list[Idea]:
         Idea("document voting", [{"vote_weight": w} for w in (0.1, 0.25, 0.5, 1.0)]),
         Idea("sparse pseudo-relevance feedback", [
             {"prf_weight": w, "prf_terms": t} for w, t in itertools.product((0.2, 0.5), (5, 10))
+        ]),
+        Idea("definition dictionary", [
+            {"definition_weight": w, "definition_overlap": n} for w, n in itertools.product((0.3, 0.6, 1.0), (2, 3))
         ]),
     ]
 

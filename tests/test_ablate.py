@@ -3,9 +3,11 @@ small sample index: each switch must change the ranking the way it says, and be 
 
 from __future__ import annotations
 
-from eval.ablate import AblationRetriever, Idea, applied, cross_validated, ranks
+from eval.ablate import AblationRetriever, Idea, applied, cross_validated, mine_definitions, ranks
 from eval.gold import load_gold
 from eval.retrieval import doc_keys_by_file, evaluate
+from kb.sparse import term_id
+from tests.conftest import national
 
 
 def _law_questions(retriever: AblationRetriever, n: int = 12):
@@ -60,3 +62,12 @@ def test_tuned_idea_reports_a_held_out_rank_for_every_question(small_kb):
             assert len(ranks(r, questions, keys)) == len(questions)
     finally:
         r.store.close()
+
+
+def test_definitions_are_mined_from_real_statute_text():
+    text = national("行政法规/保障农民工工资支付条例(2019-12-30).md").read_text(encoding="utf-8")
+    found = mine_definitions([text])
+    defined = {i for ids, _ in found for i in ids}
+    assert term_id("农民工") in defined
+    words = next(words for ids, words in found if term_id("农民工") in ids)
+    assert {"农村", "劳动"} & words  # 「为用人单位提供劳动的农村居民」
