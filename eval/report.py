@@ -303,14 +303,16 @@ def gold_texts(retriever: Retriever, q: GoldQuestion, doc_keys: dict[str, str]) 
 def ragas_section(report: Report, retriever: Retriever, questions: list[GoldQuestion], run_: RetrievalRun,
                   answered: AnswerRun, must: dict[str, tuple[str, list[str]]], doc_keys: dict[str, str],
                   chart_dir: Path | None) -> None:
-    from eval.ragas_scores import RagasInput, score
+    from eval.ragas_scores import RagasInput, load_reference_answers, score
 
+    references = load_reference_answers()
     inputs = []
     for i, q in enumerate(questions):
         a = answered.answers[i]
         query, needles = must.get(q.id, (q.query, []))
         inputs.append(RagasInput(q.query, run_.contexts[i], gold_texts(retriever, q, doc_keys),
-                                 "" if a.abstained else a.text, needles if query == q.query else []))
+                                 "" if a.abstained else a.text, needles if query == q.query else [],
+                                 references.answers.get(q.id, "")))
     scores = score(inputs)
     report.metrics.update({f"ragas.{k}": v for k, v in scores.items() if not k.endswith(".n")})
     n = {k[:-2]: int(v) for k, v in scores.items() if k.endswith(".n")}
@@ -318,15 +320,23 @@ def ragas_section(report: Report, retriever: Retriever, questions: list[GoldQues
             ("non_llm_context_precision_with_reference", "retrieved texts matching a gold text, rank-weighted"),
             ("string_presence", "must_contain strings in the answer"),
             ("rougeL_f1_jieba", "answer vs gold provision text, ROUGE-L F1 over jieba words"),
-            ("bleu_jieba", "answer vs gold provision text, BLEU over jieba words")]
+            ("bleu_jieba", "answer vs gold provision text, BLEU over jieba words"),
+            ("rougeL_f1_jieba_ref", "answer vs written reference answer, ROUGE-L F1 over jieba words"),
+            ("bleu_jieba_ref", "answer vs written reference answer, BLEU over jieba words")]
+    if "rougeL_f1_jieba_ref" in scores:
+        refs_text = (f"ROUGE/BLEU compare the answer twice: with the gold provision's own text (a proxy for "
+                     f"'the answer quotes the right provision') and, rows `_ref`, with the written reference "
+                     f"answer ({references.describe()}; answered questions that have one).")
+    else:
+        refs_text = (f"ROUGE/BLEU compare the answer with the gold provision's own text: a proxy for 'the answer "
+                     f"quotes the right provision', not a fluency score. No comparison with written reference "
+                     f"answers: {references.describe()}.")
     lines = ["## ragas non-LLM metrics\n",
              f"ragas {_ragas_version()} `evaluate()` on EvaluationDatasets built from the gold set: retrieved "
              f"contexts are the hybrid top {CONTEXTS}, reference contexts the gold provisions' chunks, the "
              "response the extractive answer (answered questions only for ROUGE/BLEU). No LLM is called. "
              "ROUGE and BLEU see jieba words as numeric codes: rouge_score keeps only [a-z0-9], so Chinese "
-             "would score 0 even when split with spaces. The gold set has no written reference answers, so "
-             "ROUGE/BLEU compare the answer with the gold provision's own text: a proxy for "
-             "'the answer quotes the right provision', not a fluency score.\n",
+             f"would score 0 even when split with spaces. {refs_text}\n",
              "| metric | mean | samples | what it compares |", "|---|---|---|---|"]
     lines += [f"| {k} | {scores[k]:.3f} | {n.get(k, 0)} | {what} |" for k, what in rows if k in scores]
     if chart_dir:
@@ -336,9 +346,73 @@ def ragas_section(report: Report, retriever: Retriever, questions: list[GoldQues
                   "false abstention (lower is better)": report.metrics["answers.false_abstention"],
                   "must_contain strings": report.metrics["answers.must_contain_strings"]}
         values.update({f"ragas {k}": scores[k] for k, _ in rows if k in scores})
+        note = "ragas ROUGE/BLEU over jieba words; references are the gold provisions' text" + (
+            " (_ref: the written reference answers)" if "rougeL_f1_jieba_ref" in scores else "")
         charts.horizontal_bars(chart_dir / "answers.png", "Answers (extractive) and ragas non-LLM metrics", values,
-                               note="ragas ROUGE/BLEU over jieba words; references are the gold provisions' text")
+                               note=note)
         lines += ["", "![answers](answers.png)"]
+    report.sections.append("\n".join(lines))
+
+
+def ragas_llm_section(report: Report, settings: Settings, retriever: Retriever, questions: list[GoldQuestion],
+                      llm_sample: int | None = None) -> None:
+    """ragas' Faithfulness, ResponseRelevancy and FactualCorrectness on LLM-mode answers to a
+    sample of the gold questions, judged by the configured LLM (eval/ragas_llm.py); without an
+    LLM the section says so instead of leaving the reader to wonder where it went."""
+    from eval.ragas_llm import (
+        CLASS_NAMES,
+        LLM_SAMPLE,
+        METRICS,
+        answer_in_llm_mode,
+        check_settings,
+        pick_questions,
+        score_llm,
+    )
+    from eval.ragas_scores import load_reference_answers, reference_overlap
+
+    head = "## ragas LLM metrics\n"
+    n = LLM_SAMPLE if llm_sample is None else llm_sample
+    problem = check_settings(settings) or ("" if n > 0 else "--llm-sample is 0")
+    if problem:
+        report.details["ragas_llm"] = {"not_run": problem}
+        report.sections.append(f"{head}\nnot run: {problem}.")
+        return
+    references = load_reference_answers()
+    asked = pick_questions(questions, n, references)
+    answers = answer_in_llm_mode(Answerer(settings, retriever=retriever), asked, references)
+    results = score_llm(answers.samples, settings, embedder=retriever.embedder, references=references)
+    overlap = reference_overlap([(s.query, s.answer, s.reference) for s in answers.samples])
+    for name, r in results.items():
+        if r.mean is not None:
+            report.metrics[f"ragas.llm.{name}"] = r.mean
+    report.metrics.update({f"ragas.llm.{k}": v for k, v in overlap.items() if not k.endswith(".n")})
+    report.details["ragas_llm"] = {
+        "model": settings.llm_model, "asked": answers.asked, "judged": len(answers.samples),
+        "scores": {name: r.scores for name, r in results.items()},
+        "errors": {name: r.errors for name, r in results.items() if r.errors},
+        "skipped": {name: r.skipped for name, r in results.items() if r.skipped}}
+    what = {"faithfulness": "claims of the answer supported by the provisions it cites",
+            "answer_relevancy": "cosine (query embeddings) of the question and one the LLM "
+                                "writes for the answer; 0 when the answer is noncommittal",
+            "factual_correctness": "F1 of the answer's claims against the written reference answer's"}
+    lines = [head,
+             f"ragas {_ragas_version()} `aevaluate()` through ragas' llama-index wrappers: the judge is the "
+             f"configured LLM (`{settings.llm_model}`, which also wrote the answers: a model grading itself tends "
+             f"to be lenient, so a low figure is a finding and a high one is not proof), embeddings from "
+             f"`{retriever.embedder.name}`. "
+             f"Sample: {len(asked)} gold question(s) (--llm-sample {n}; those with a written reference answer "
+             f"first), asked in LLM mode: {answers.describe()}. References: {references.describe()}.\n",
+             "| metric | ragas class | mean | scored / asked | what it measures |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {CLASS_NAMES[name]} | {results[name].describe()} | "
+              f"{len(results[name].scores)} / {results[name].asked} | {what[name]} |" for name in METRICS]
+    if overlap:
+        lines += ["", "The same LLM answers against the written reference answers, no LLM involved "
+                      f"({int(overlap['rougeL_f1_jieba_ref.n'])} answers): ROUGE-L F1 "
+                      f"{overlap['rougeL_f1_jieba_ref']:.3f}, BLEU {overlap['bleu_jieba_ref']:.3f} (jieba words)."]
+    partial = [(name, r.errors) for name, r in results.items() if r.errors and r.mean is not None]
+    for name, errors in partial:
+        lines.append(f"\n{name}: some jobs failed and are left out of the mean: "
+                     + "; ".join(f"{e} (×{k})" for e, k in errors.items()) + ".")
     report.sections.append("\n".join(lines))
 
 
@@ -427,8 +501,13 @@ def quiz_section(report: Report, retriever: Retriever, chart_dir: Path | None) -
 # ---- the whole run ----------------------------------------------------------------------
 
 def evaluate_kb(settings: Settings, quick: bool = False, chart_dir: Path | None = None, gold: str = "sample",
-                out_of_scope: str = "out_of_scope", log: Callable[[str], None] = print) -> Report:
-    """Measure everything on the knowledge base of ``settings``; charts go to ``chart_dir`` if given."""
+                out_of_scope: str = "out_of_scope", log: Callable[[str], None] = print,
+                llm_sample: int | None = None) -> Report:
+    """Measure everything on the knowledge base of ``settings``; charts go to ``chart_dir`` if given.
+
+    ``llm_sample``: gold questions answered by the configured LLM and judged with ragas' LLM
+    metrics (None: eval.ragas_llm.LLM_SAMPLE); never in a quick run.
+    """
     report = Report(quick)
     in_scope, oos = load_gold(gold), load_gold(out_of_scope)
     must = load_must(f"{gold}_answers")
@@ -453,6 +532,8 @@ def evaluate_kb(settings: Settings, quick: bool = False, chart_dir: Path | None 
                 llm_section(report, answerer, in_scope, oos, must, doc_keys)
             with _timed(report, "ragas", log):
                 ragas_section(report, retriever, in_scope, ret, answered, must, doc_keys, chart_dir)
+            with _timed(report, "ragas LLM", log):
+                ragas_llm_section(report, settings, retriever, in_scope, llm_sample)
         with _timed(report, "quiz solver", log):
             quiz_section(report, retriever, chart_dir)
     finally:
@@ -492,7 +573,8 @@ def _commit() -> str:
 
 
 def main(settings: Settings, quick: bool = False, out_dir: Path | None = None, baseline: Path = BASELINE,
-         update_baseline: bool = False, gold: str = "sample", out: Callable[[str], None] = print) -> int:
+         update_baseline: bool = False, gold: str = "sample", out: Callable[[str], None] = print,
+         llm_sample: int | None = None) -> int:
     """Run, write the report (full run: always; quick: only with ``out_dir``), apply the gate.
 
     Returns 0, or 1 when a gated metric regressed beyond its tolerance.
@@ -502,7 +584,7 @@ def main(settings: Settings, quick: bool = False, out_dir: Path | None = None, b
         out_dir = REPORTS / f"{when:%Y-%m-%d}"
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-    report = evaluate_kb(settings, quick=quick, chart_dir=out_dir, gold=gold, log=out)
+    report = evaluate_kb(settings, quick=quick, chart_dir=out_dir, gold=gold, log=out, llm_sample=llm_sample)
     if update_baseline:
         write_baseline(report.metrics, baseline)
         out(f"wrote {len(load_baseline(baseline))} baseline figures to {baseline}")

@@ -210,7 +210,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         return report_main(_settings(args), quick=args.quick, out_dir=Path(args.out) if args.out else None,
                            baseline=Path(args.baseline) if args.baseline else BASELINE,
-                           update_baseline=args.write_baseline, gold=args.gold)
+                           update_baseline=args.write_baseline, gold=args.gold, llm_sample=args.llm_sample)
     if args.what == "answers":
         from eval.answers import main as answers_main
 
@@ -273,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--misses", action="store_true", help="print the questions whose gold provision was missed")
     p.add_argument("--llm-questions", type=int, default=40,
                    help="answers: in-scope questions also run in LLM mode (loopback server)")
+    p.add_argument("--llm-sample", type=int, metavar="N",
+                   help="report: gold questions answered by the configured LLM (KB_LLM_BASE_URL) and judged "
+                        "with ragas' Faithfulness, ResponseRelevancy and FactualCorrectness (default 20; never "
+                        "with --quick)")
     p.set_defaults(func=cmd_eval)
 
     add_records_parser(sub)
