@@ -2,9 +2,10 @@
 
 Runs only when an LLM is configured (``KB_LLM_BASE_URL``): the same OpenAI-compatible model
 that writes the answers also judges them, through ragas' llama-index wrappers
-(``LlamaIndexLLMWrapper`` around llama-index's ``OpenAILike``, set up with the constants and
-the failure descriptions of :mod:`kb.answer.llm`; ``LlamaIndexEmbeddingsWrapper`` around
-:class:`KBEmbedding`, a llama-index adapter of our own embedder, so nothing is downloaded).
+(``LlamaIndexLLMWrapper`` around llama-index's ``OpenAILike``, built by
+:func:`kb.llm_client.make_llm` as for the answers, with the failure descriptions of
+:mod:`kb.answer.llm`; ``LlamaIndexEmbeddingsWrapper`` around :class:`KBEmbedding`, a
+llama-index adapter of our own embedder, so nothing is downloaded).
 
 What each metric is given:
 
@@ -41,7 +42,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 # ragas reports usage unless told not to; it must be set before ragas is imported.
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
@@ -50,9 +50,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from eval.ragas_scores import References
-from kb.answer.llm import CONTEXT_WINDOW, MAX_RETRIES, NO_KEY, LLMError, describe_failure, strip_reasoning
+from kb.answer.llm import LLMError, describe_failure, strip_reasoning
 from kb.config import Settings
 from kb.embed import Embedder, load_embedder
+from kb.llm_client import MAX_RETRIES, http_client_options, llm_base, make_llm
 
 if TYPE_CHECKING:
     import httpx
@@ -186,15 +187,11 @@ class KBEmbedding(BaseEmbedding):
 # ---- the LLM as ragas sees it ------------------------------------------------------------
 
 def openai_like(settings: Settings, http: httpx.AsyncClient) -> OpenAILike:
-    """The answer path's ``OpenAILike`` (kb.answer.llm: same context window, retries, key
-    handling), for async calls over ``http``: ragas calls ``acomplete`` concurrently, and an own
-    AsyncClient is what lets a loopback server bypass HTTP(S)_PROXY and be closed afterwards."""
-    from llama_index.llms.openai_like import OpenAILike
-
-    return OpenAILike(model=settings.llm_model.strip(), api_base=settings.llm_base_url.strip().rstrip("/"),
-                      api_key=settings.llm_api_key.strip() or NO_KEY, is_chat_model=True,
-                      is_function_calling_model=False, context_window=CONTEXT_WINDOW, timeout=settings.llm_timeout,
-                      max_retries=MAX_RETRIES, temperature=0.0, reuse_client=True, async_http_client=http)
+    """The answer path's ``OpenAILike`` (:func:`kb.llm_client.make_llm`: same context window,
+    retries, key handling), deterministic, for async calls over ``http``: ragas calls
+    ``acomplete`` concurrently, so one OpenAI client is shared, and an own AsyncClient is what
+    lets a loopback server bypass HTTP(S)_PROXY and be closed afterwards."""
+    return make_llm(settings, temperature=0.0, async_http_client=http, reuse_client=True)
 
 
 def check_settings(settings: Settings) -> str:
@@ -218,7 +215,7 @@ def _ragas_llm(llm: OpenAILike, settings: Settings, run_config: Any) -> Any:
     blocks, which would otherwise sit in front of the JSON ragas parses."""
     from ragas.llms.base import LlamaIndexLLMWrapper
 
-    base, timeout = settings.llm_base_url.strip().rstrip("/"), settings.llm_timeout
+    base, timeout = llm_base(settings), settings.llm_timeout
 
     class Wrapper(LlamaIndexLLMWrapper):
         async def agenerate_text(self, prompt: Any, n: int = 1, temperature: float | None = 0.01,
@@ -298,8 +295,7 @@ async def _score(samples: Sequence[LLMSample], with_ref: Sequence[LLMSample], se
     # would turn a dead endpoint into minutes of waiting.
     job_seconds = math.ceil(settings.llm_timeout * JOB_CALLS * (MAX_RETRIES + 1))
     config = RunConfig(timeout=job_seconds, max_retries=1, max_wait=1, max_workers=WORKERS)
-    loopback = (urlparse(settings.llm_base_url.strip()).hostname or "") in {"localhost", "127.0.0.1", "::1"}
-    async with httpx.AsyncClient(timeout=settings.llm_timeout, trust_env=not loopback) as http:
+    async with httpx.AsyncClient(**http_client_options(settings)) as http:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             llm = _ragas_llm(openai_like(settings, http), settings, config)

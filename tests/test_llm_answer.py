@@ -11,9 +11,10 @@ import urllib.request
 import pytest
 
 from eval.llm_server import FakeLLM, law_citation, raw, sse, status, text
-from kb.answer.llm import MAX_RETRIES, LLMError, generate, llm_configured, strip_reasoning
+from kb.answer.llm import LLMError, generate, llm_configured, strip_reasoning
 from kb.answer.prompt import NO_ANSWER
 from kb.config import Settings
+from kb.llm_client import CONTEXT_WINDOW, MAX_RETRIES, NO_KEY, http_client_options, make_llm
 
 ART33_FIRST = "违法行为轻微并及时改正，没有造成危害后果的，不予行政处罚。"
 GOOD = (f"根据《行政处罚法》第三十三条，「{ART33_FIRST}」[1]\n"
@@ -228,3 +229,14 @@ def test_the_server_also_speaks_plain_json_and_lists_models(server):
                      timeout=5)
     assert llm.chat([ChatMessage(role="user", content="hi")]).message.content == "你好[1]。"
     assert server.requests[-1].body.get("stream") in (None, False)
+
+
+def test_the_shared_constructor_sends_the_settings():
+    """kb.llm_client builds the client for answers, quiz generation and the ragas judge alike."""
+    settings = Settings(llm_base_url=" https://api.example.com/v1/ ", llm_model=" qwen ", llm_timeout=7.0)
+    assert http_client_options(settings) == {"timeout": 7.0, "trust_env": True}
+    assert http_client_options(Settings(llm_base_url="http://localhost:11434/v1"))["trust_env"] is False
+    llm = make_llm(settings, temperature=0.3)
+    assert (llm.model, llm.api_base, llm.api_key, llm.temperature, llm.timeout, llm.max_retries,
+            llm.context_window, llm.is_chat_model, llm.reuse_client) == (
+        "qwen", "https://api.example.com/v1", NO_KEY, 0.3, 7.0, MAX_RETRIES, CONTEXT_WINDOW, True, False)

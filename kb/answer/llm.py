@@ -1,6 +1,7 @@
 """A generated answer from an OpenAI-compatible endpoint (Ollama, vLLM, Qwen/DeepSeek APIs).
 
-Goes through llama-index's ``OpenAILike`` so any llama-index user recognises the setup, streams
+Goes through llama-index's ``OpenAILike`` (built by :func:`kb.llm_client.make_llm`, shared with
+quiz generation and the ragas judge) so any llama-index user recognises the setup, streams
 tokens to ``on_token`` so a UI can show progress, and hands the full text to
 :func:`kb.answer.verify.verify_generated`. Every failure — endpoint down, timeout, HTTP error,
 garbage, or an answer whose every sentence fails verification — becomes one :class:`LLMError`
@@ -11,18 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlparse
 
 from kb.answer.model import Citation
 from kb.answer.prompt import build_messages
 from kb.answer.verify import VerifiedText, verify_generated
 from kb.config import Settings
 from kb.errors import KBError
+from kb.llm_client import http_client_options, llm_base, make_llm
 
-MAX_RETRIES = 1  # one quick retry on 5xx / connection errors; a dead endpoint must fail fast
-CONTEXT_WINDOW = 32768
 MAX_OUTPUT_CHARS = 20000  # a rambling model is cut off instead of streaming forever
-NO_KEY = "no-key"  # sent when llm_api_key is empty, so OPENAI_API_KEY never leaks to another host
 
 _THINK = re.compile(r"<think>.*?</think>", re.S)
 _OPEN_THINK = "<think>"
@@ -46,7 +44,7 @@ def generate(question: str, citations: list[Citation], settings: Settings,
     survived verification. ``on_token`` receives the unverified draft as it streams; show
     ``verified.text`` once this returns. Raises :class:`LLMError` and nothing else.
     """
-    base = settings.llm_base_url.strip().rstrip("/")
+    base = llm_base(settings)
     if not base:
         raise LLMError("no LLM configured (set llm_base_url)")
     if not base.startswith(("http://", "https://")):
@@ -58,7 +56,7 @@ def generate(question: str, citations: list[Citation], settings: Settings,
     if not citations:
         raise LLMError("no provisions to answer from")
     try:
-        text = _stream(base, question, citations, settings, history, on_token)
+        text = _stream(question, citations, settings, history, on_token)
     except LLMError:
         raise
     except Exception as exc:  # every failure becomes one line the user can act on
@@ -77,31 +75,16 @@ def generate(question: str, citations: list[Citation], settings: Settings,
     return text, verified
 
 
-def _stream(base: str, question: str, citations: list[Citation], settings: Settings,
+def _stream(question: str, citations: list[Citation], settings: Settings,
             history: list[str] | list[dict[str, str]] | None,
             on_token: Callable[[str], None] | None) -> str:
     """Run one streaming chat call; an own httpx client is closed afterwards (no leaked sockets)."""
     import httpx
     from llama_index.core.llms import ChatMessage
-    from llama_index.llms.openai_like import OpenAILike
 
-    host = urlparse(base).hostname or ""
-    loopback = host in {"localhost", "127.0.0.1", "::1"}
-    # A local server must not be reached through an HTTP(S)_PROXY from the environment.
-    with httpx.Client(timeout=settings.llm_timeout, trust_env=not loopback) as http:
-        llm = OpenAILike(
-            model=settings.llm_model.strip(),
-            api_base=base,
-            api_key=settings.llm_api_key.strip() or NO_KEY,
-            is_chat_model=True,
-            is_function_calling_model=False,
-            context_window=CONTEXT_WINDOW,
-            timeout=settings.llm_timeout,
-            max_retries=MAX_RETRIES,
-            temperature=0.1,
-            reuse_client=False,
-            http_client=http,
-        )
+    # http_client_options: a local server must not be reached through an HTTP(S)_PROXY from the environment.
+    with httpx.Client(**http_client_options(settings)) as http:
+        llm = make_llm(settings, temperature=0.1, http_client=http)
         messages = [ChatMessage(role=m["role"], content=m["content"]) for m in build_messages(
             question, citations, history)]
         raw, shown = "", 0

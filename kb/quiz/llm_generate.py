@@ -12,9 +12,9 @@ every call that fails (timeout, HTTP error, garbage, non-JSON) — is a :class:`
 its reason, never an exception; what passes is a ``draft`` by ``llm:<model>`` for a trainer
 to review.
 
-The HTTP client is the one :mod:`kb.answer.llm` uses (llama-index ``OpenAILike`` over an own
-httpx client, no proxy for a loopback server, one retry), with its error descriptions, so a
-misconfigured endpoint reads the same in both places.
+The HTTP client is the one :mod:`kb.answer.llm` uses (:func:`kb.llm_client.make_llm`: llama-index
+``OpenAILike`` over an own httpx client, no proxy for a loopback server, one retry), with its
+error descriptions, so a misconfigured endpoint reads the same in both places.
 """
 
 from __future__ import annotations
@@ -25,13 +25,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 from kb.answer.llm import (
-    CONTEXT_WINDOW,
     MAX_OUTPUT_CHARS,
-    MAX_RETRIES,
-    NO_KEY,
     LLMError,
     describe_failure,
     llm_configured,
@@ -39,6 +35,7 @@ from kb.answer.llm import (
 )
 from kb.config import Settings
 from kb.errors import ConfigError
+from kb.llm_client import http_client_options, llm_base, make_llm
 from kb.quiz.generate import GenerationReport, Rejection
 from kb.quiz.model import TYPE_ZH, Question
 from kb.quiz.sentences import item_lists, normalise_stem
@@ -199,7 +196,7 @@ def ask_for_questions(group: Sequence[SourceChunk], qtype: str, n: int, settings
     except LLMError as exc:
         batch.error = str(exc)
     except Exception as exc:  # endpoint down, timeout, HTTP error, broken stream: this call fails
-        batch.error = describe_failure(exc, settings.llm_base_url.strip().rstrip("/"), settings.llm_timeout)
+        batch.error = describe_failure(exc, llm_base(settings), settings.llm_timeout)
     if batch.error:
         batch.rejected.append(Rejection(qtype, key, "", [f"LLM call failed: {batch.error}"]))
         return batch
@@ -312,16 +309,9 @@ def _chat(messages: list[dict[str, str]], settings: Settings) -> str:
     describe."""
     import httpx
     from llama_index.core.llms import ChatMessage
-    from llama_index.llms.openai_like import OpenAILike
 
-    base = settings.llm_base_url.strip().rstrip("/")
-    loopback = (urlparse(base).hostname or "") in {"localhost", "127.0.0.1", "::1"}
-    with httpx.Client(timeout=settings.llm_timeout, trust_env=not loopback) as http:
-        llm = OpenAILike(model=settings.llm_model.strip(), api_base=base,
-                         api_key=settings.llm_api_key.strip() or NO_KEY, is_chat_model=True,
-                         is_function_calling_model=False, context_window=CONTEXT_WINDOW,
-                         timeout=settings.llm_timeout, max_retries=MAX_RETRIES, temperature=0.2,
-                         reuse_client=False, http_client=http)
+    with httpx.Client(**http_client_options(settings)) as http:
+        llm = make_llm(settings, temperature=0.2, http_client=http)
         raw = ""
         for chunk in llm.stream_chat([ChatMessage(role=m["role"], content=m["content"]) for m in messages]):
             raw += chunk.delta or ""
