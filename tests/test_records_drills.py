@@ -14,9 +14,10 @@ from kb.quiz.drills import drill_files
 from kb.quiz.model import Question, SourceRef
 from kb.quiz.resolve import KBResolver
 from kb.quiz.stems import BLANK, question_id, text_hash
-from kb.records import attempts, drills, questions
+from kb.records import attempts, drills, questions, quizzes
 from kb.records.errors import AccessDenied, StateError, ValidationError
 from kb.records.models import AuditEntry, DrillRecord, Quiz
+from kb.records.models import Question as QuestionRow
 from kb.store import open_store
 from tests.conftest import make_settings, sample
 from tests.test_quiz_drills import DRILL_LAWS, SCENARIOS
@@ -260,3 +261,108 @@ def test_a_flagged_question_shows_its_source_now_and_an_edit_repins_it(world, re
         gone = dataclasses.replace(old, quote="本条不存在的一句话")
         [missing] = questions.sources_now(store, [gone])
         assert missing.repinned() is None and not missing.quote_holds
+
+
+# -- publishing, retiring and importing are one transaction each ------------------------------------
+
+def committed(db) -> dict:
+    """Everything a publication touches, as committed (read from a session of its own)."""
+    with db.Session() as other:
+        return {
+            "questions": other.execute(select(QuestionRow.key, QuestionRow.state, QuestionRow.flagged,
+                                              QuestionRow.content_hash, QuestionRow.updated_at)
+                                       .order_by(QuestionRow.key)).all(),
+            "quizzes": other.execute(select(Quiz.code, Quiz.active).order_by(Quiz.code)).all(),
+            "drills": other.execute(select(DrillRecord.code, DrillRecord.state, DrillRecord.quiz_id,
+                                           DrillRecord.source, DrillRecord.updated_at)
+                                    .order_by(DrillRecord.code)).all(),
+            "audit": other.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.outcome)
+                                   .order_by(AuditEntry.id)).all(),
+        }
+
+
+def test_a_first_publication_failing_at_the_quiz_leaves_nothing_approved(world, resolver, monkeypatch):
+    with world.Session() as s:
+        trainer = user(s, "trainer")
+        drills.save_drill(s, trainer, FIRST, resolver)
+        before = committed(world)
+        made = []
+
+        def create_quiz_failing(session, *args, **kwargs):  # after the questions are saved and approved
+            made.extend(k for k, state in drills._drill_questions(session, "first-violation-no-penalty")
+                        if state == "approved")
+            raise StateError("the quiz cannot be created")
+
+        monkeypatch.setattr(quizzes, "create_quiz", create_quiz_failing)
+        with pytest.raises(StateError, match="cannot be created"):
+            drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)
+        assert len(made) == 4  # the failure came after four questions were approved in the transaction
+        after = committed(world)
+        assert after == before and after["questions"] == [] and after["drills"][0].state == "draft"
+        monkeypatch.undo()
+        quiz = drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)  # the session goes on
+        assert quiz.code.endswith("-v1") and drills.get_drill(s, trainer, quiz.selection["drill"]).state == "published"
+
+
+def test_a_republication_whose_quiz_code_collides_changes_nothing(world, resolver, monkeypatch):
+    with world.Session() as s:
+        trainer = user(s, "trainer")
+        drills.save_drill(s, trainer, FIRST, resolver)
+        v1 = drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)
+        edited = FIRST.replace("承办人决定不予行政处罚，准备结案。", "承办人决定不予行政处罚，准备制作结案报告。")
+        drills.save_drill(s, trainer, edited, resolver, code="first-violation-no-penalty")
+        before = committed(world)
+        # A real collision inside create_quiz: the next version's code is already taken (as when
+        # two trainers publish at once).
+        monkeypatch.setattr(drills, "_next_quiz_code", lambda session, row: v1.code)
+        with pytest.raises(ValidationError, match="already exists"):
+            drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)
+        after = committed(world)
+        assert after == before
+        assert {state for _, state, *_ in after["questions"]} == {"approved"}  # the edited step was not reset
+        assert after["quizzes"] == [(v1.code, True)] and after["drills"][0].state == "draft"
+
+
+def test_a_retirement_failing_half_way_leaves_the_drill_published(world, resolver, monkeypatch):
+    with world.Session() as s:
+        trainer = user(s, "trainer")
+        drills.save_drill(s, trainer, FIRST, resolver)
+        drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)
+        before = committed(world)
+
+        def set_active_failing(*args, **kwargs):  # after the questions were retired
+            raise StateError("the quiz cannot be closed")
+
+        monkeypatch.setattr(quizzes, "set_active", set_active_failing)
+        with pytest.raises(StateError, match="cannot be closed"):
+            drills.retire_drill(s, trainer, "first-violation-no-penalty")
+        assert committed(world) == before
+
+
+def test_an_import_failing_at_its_second_publication_imports_nothing(world, resolver, monkeypatch, tmp_path):
+    (tmp_path / "a.yaml").write_text(FIRST, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(FIRST.replace("id: first-violation-no-penalty", "id: second"), encoding="utf-8")
+    real, calls = quizzes.create_quiz, []
+
+    def create_quiz_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StateError("the second quiz cannot be created")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(quizzes, "create_quiz", create_quiz_once)
+    with world.Session() as s:
+        before = committed(world)
+        with pytest.raises(StateError, match="second quiz"):
+            drills.import_drill_files(s, user(s, "trainer"), [tmp_path], resolver)
+        assert len(calls) == 2 and committed(world) == before
+
+
+def test_a_refused_publication_is_audited(world, resolver):
+    with world.Session() as s:
+        trainer = user(s, "trainer")
+        drills.save_drill(s, trainer, FIRST.replace(GOOD_QUOTE, BAD_QUOTE), resolver)
+        with pytest.raises(ValidationError, match="未通过校验"):
+            drills.publish_drill(s, trainer, "first-violation-no-penalty", resolver)
+    refused = [a for a in committed(world)["audit"] if a.outcome == "refused"]
+    assert refused == [("drills.publish", "drill:first-violation-no-penalty", "refused")]

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.records import access, audit, grading, ledger
-from kb.records.db import begin_write
+from kb.records.db import in_writing, writing
 from kb.records.errors import AccessDenied, NotFound, NotInAttempt, StateError, TimeLimitExceeded, ValidationError
 from kb.records.models import Actor, Attempt, AttemptAnswer, Clock, LedgerEntry, Quiz, QuizItem, User, utcnow
 from kb.records.quizzes import get_quiz
@@ -241,15 +241,10 @@ def close_expired(session: Session, actor: Actor, *, clock: Clock = utcnow) -> l
                                  Attempt.deadline < now - GRACE, Attempt.user_id.in_(owners)).order_by(Attempt.id)
     if session.scalars(late.with_only_columns(Attempt.id).limit(1)).first() is None:
         return []
-    begin_write(session)
-    try:
+    with writing(session):
         found = session.scalars(late.with_for_update(of=Attempt).execution_options(populate_existing=True)).all()
         # re-checked on the locked rows: a submit that got there first has closed it
         closed = [Submission(a, _expire(session, actor, a, now)) for a in found if a.status == "open" and _late(a, now)]
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return closed
 
 
@@ -261,40 +256,37 @@ def start_attempt(session: Session, actor: Actor, quiz_code: str, *, clock: Cloc
     quiz = get_quiz(session, quiz_code)
     access.require(session, me, "quiz.take", target=f"quiz:{quiz.code}")
     now = clock()
-    begin_write(session)
     try:
-        mine = list(session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.user_id == me.id)
-                                    .order_by(Attempt.number).with_for_update()
-                                    .execution_options(populate_existing=True)))
-        for attempt in mine:
-            if attempt.status == "open" and not _late(attempt, now):
-                session.commit()
-                return attempt
-            if attempt.status == "open":
-                _expire(session, me, attempt, now)  # its time ran out unsubmitted: graded as it stood
-        if not quiz.active:
-            raise StateError(f"测验 {quiz.code} 已关闭 / quiz {quiz.code} is closed")
-        if quiz.max_attempts is not None and len(mine) >= quiz.max_attempts:
-            raise StateError(f"测验 {quiz.code} 的 {quiz.max_attempts} 次答题机会已用完 / all {quiz.max_attempts} "
-                             f"attempts at {quiz.code} are used")
-        max_score = float(sum(item.points for item in quiz.items))
-        deadline = now + timedelta(seconds=quiz.time_limit_s) if quiz.time_limit_s else None
-        attempt = Attempt(quiz_id=quiz.id, user_id=me.id, number=len(mine) + 1, status="open", started_at=now,
-                          deadline=deadline, max_score=max_score)
-        session.add(attempt)
-        session.commit()
-        return attempt
+        with writing(session):
+            mine = list(session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.user_id == me.id)
+                                        .order_by(Attempt.number).with_for_update()
+                                        .execution_options(populate_existing=True)))
+            for attempt in mine:
+                if attempt.status == "open" and not _late(attempt, now):
+                    return attempt
+                if attempt.status == "open":
+                    _expire(session, me, attempt, now)  # its time ran out unsubmitted: graded as it stood
+            if not quiz.active:
+                raise StateError(f"测验 {quiz.code} 已关闭 / quiz {quiz.code} is closed")
+            if quiz.max_attempts is not None and len(mine) >= quiz.max_attempts:
+                raise StateError(f"测验 {quiz.code} 的 {quiz.max_attempts} 次答题机会已用完 / all {quiz.max_attempts} "
+                                 f"attempts at {quiz.code} are used")
+            max_score = float(sum(item.points for item in quiz.items))
+            deadline = now + timedelta(seconds=quiz.time_limit_s) if quiz.time_limit_s else None
+            attempt = Attempt(quiz_id=quiz.id, user_id=me.id, number=len(mine) + 1, status="open", started_at=now,
+                              deadline=deadline, max_score=max_score)
+            session.add(attempt)
+            return attempt
     except IntegrityError:
-        # Another tab started one at the same moment (PostgreSQL): that one is the open attempt.
-        session.rollback()
+        # Another tab started one at the same moment (PostgreSQL): that one is the open attempt
+        # (not inside a caller's transaction: that is failed, and the caller decides).
+        if in_writing(session):
+            raise
         found = session.scalar(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.user_id == me.id,
                                                      Attempt.status == "open").order_by(Attempt.number.desc()))
         if found is None:
             raise
         return found
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def questions(session: Session, actor: Actor, attempt_id: int) -> list[ItemView]:
@@ -325,8 +317,7 @@ def save_answers(session: Session, actor: Actor, attempt_id: int, answers: Mappi
     items = _items(session, attempt.quiz_id)
     responses = _checked(items, answers)
     now = clock()
-    begin_write(session)
-    try:
+    with writing(session):
         attempt = _lock(session, attempt_id)
         if attempt.status != "open":
             done = "提交" if attempt.status == "submitted" else "过期"
@@ -335,10 +326,6 @@ def save_answers(session: Session, actor: Actor, attempt_id: int, answers: Mappi
         if _late(attempt, now):
             raise TimeLimitExceeded(attempt.id, _local_time(attempt.deadline))
         _store(session, attempt, responses, now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return attempt
 
 
@@ -351,21 +338,15 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: Map
     items = _items(session, attempt.quiz_id)
     responses = _checked(items, answers or {})
     now = clock()
-    begin_write(session)
-    try:
+    with writing(session):
         attempt = _lock(session, attempt_id)
         if attempt.status == "submitted":
             credit = session.scalar(select(LedgerEntry).where(LedgerEntry.attempt_id == attempt.id))
-            session.commit()
             return Submission(attempt, credit, already_submitted=True)
         if attempt.status != "open" or _late(attempt, now):
             raise TimeLimitExceeded(attempt.id, _local_time(attempt.deadline))
         saved = _store(session, attempt, responses, now) if responses else _answers(session, attempt.id)
         credit = _grade(session, actor, attempt, saved, status="submitted", closed_at=now, now=now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return Submission(attempt, credit)
 
 

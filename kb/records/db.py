@@ -9,6 +9,10 @@ it works the same from a fresh clone, an installed wheel and the test suite.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +24,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from kb.config import Settings
 from kb.records.errors import DatabaseError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Held while migrating on PostgreSQL, so an app and a CLI starting together do not both migrate.
@@ -151,10 +157,99 @@ def begin_write(session: Session) -> None:
     snapshot, and what the action reads stays true until it commits. On PostgreSQL it is an
     ordinary transaction; the actions lock the rows they depend on (``SELECT … FOR UPDATE``)
     and unique constraints settle the rest. A read-only transaction already open (lookups,
-    access checks) is ended first; pending changes are a programming error.
+    access checks) is ended first; pending changes are a programming error. The records
+    functions call it through :func:`writing`, which also commits, rolls back and nests.
     """
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write: the session holds unsaved changes; commit or roll back first")
         session.commit()
     session.connection(execution_options={"immediate": True})
+
+
+_WRITING = "kb.records.writing"  # the session.info key of the outermost open writing block
+
+
+@dataclass
+class _Write:
+    """The outermost :func:`writing` block open on a session."""
+
+    transaction: SessionTransaction | None
+    committing: bool = False
+    failed: bool = False  # an inner block ended by an exception (even one caught afterwards)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """One write transaction for the block: it begins as :func:`begin_write` does (SQLite:
+    ``BEGIN IMMEDIATE``, the write lock taken before the action reads what it checks),
+    commits when the block ends and rolls back when an exception leaves it.
+
+    Blocks nest, and only the outermost one commits or rolls back. Each records function
+    that writes opens one, so a caller that strings several of them together (publishing a
+    drill saves questions, approves them, creates a quiz and updates the drill) wraps the
+    sequence in its own ``writing`` and gets all of it or nothing: were each inner block to
+    commit, a failure half-way would leave the first steps done and the rest not. An inner
+    block therefore neither begins (that would commit the outer one's work) nor ends the
+    transaction; an exception leaving it still fails the whole transaction, even if the
+    caller catches it, because the inner work may be half done. Calling ``session.commit()``
+    or ``session.rollback()`` inside a block is a programming error (RuntimeError; a
+    rollback is noticed when the block ends, its writes already gone).
+
+    Work that must happen whatever the transaction's outcome, and outside it, is queued
+    with :func:`after_writing` (the audit log's refusals: on SQLite nobody else can write
+    while the block holds the lock).
+    """
+    if _WRITING in session.info:
+        try:
+            yield session
+        except BaseException:
+            session.info[_WRITING].failed = True
+            raise
+        return
+    begin_write(session)
+    if not event.contains(session, "before_commit", _refuse_inner_commit):
+        event.listen(session, "before_commit", _refuse_inner_commit)
+    state = session.info[_WRITING] = _Write(session.get_transaction())
+    try:
+        yield session
+        if state.failed:
+            raise RuntimeError("writing: a nested write failed and its exception was caught; the whole "
+                               "transaction is rolled back")
+        if session.get_transaction() is not state.transaction:
+            raise RuntimeError("writing: the transaction was ended inside the block (session.rollback()); "
+                               "what the block wrote before that is lost")
+        state.committing = True
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_WRITING, None)
+        for action in state.after:
+            try:
+                action()
+            except Exception:  # never hide the block's own outcome (or exception) behind this one
+                log.exception("writing: an action queued for after the transaction failed")
+
+
+def in_writing(session: Session) -> bool:
+    """True inside a :func:`writing` block on ``session``."""
+    return _WRITING in session.info
+
+
+def after_writing(session: Session, action: Callable[[], None]) -> bool:
+    """Inside a :func:`writing` block: queue ``action`` to run once the outermost block has
+    ended (committed or rolled back) and return True; outside one: False, and nothing is done."""
+    state = session.info.get(_WRITING)
+    if state is None:
+        return False
+    state.after.append(action)
+    return True
+
+
+def _refuse_inner_commit(session: Session) -> None:
+    state = session.info.get(_WRITING)
+    if state is not None and not state.committing and not session.in_nested_transaction():
+        raise RuntimeError("writing: session.commit() inside a writing block; the outermost block commits")

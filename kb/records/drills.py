@@ -18,8 +18,9 @@ truth; the record's title and field are copies for listing. The life of a drill:
 - :func:`import_drill_files` loads ``corpus/scenarios``-style files (all or none), for
   ``kb demo`` and bulk imports.
 
-Publishing calls the question-bank and quiz functions, which commit one by one; each step is
-repeatable, so a publication interrupted half-way is completed by publishing again.
+Publishing, retiring and importing call the question-bank and quiz functions inside one
+write transaction (:func:`kb.records.db.writing`): a step that fails leaves the bank, the
+quizzes and the drills as they were, never questions approved without their quiz.
 Everything here is for trainers and admins (``content.manage``) and every change is audited.
 """
 
@@ -43,7 +44,7 @@ from kb.quiz.model import FIELDS, Drill, Question
 from kb.quiz.resolve import ProvisionResolver
 from kb.quiz.yamlnodes import Problem, Reader, compose
 from kb.records import access, audit, questions, quizzes, validate
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import NotFound, StateError, ValidationError
 from kb.records.models import DRILL_STATES, Actor, Clock, DrillRecord, Quiz, User, utcnow
 from kb.records.models import Question as QuestionRow
@@ -246,17 +247,14 @@ def save_drill(session: Session, actor: Actor, source: str, resolver: ProvisionR
     title = (check.title or "（未命名演练）")[:200]
     field_ = check.field if check.field in FIELDS else ""
     now = clock()
-    begin_write(session)
-    try:
+    with writing(session):
         row = _find(session, target)
         if row is None and code:
             raise NotFound(f"没有编号为 {code} 的演练 / no drill {code}")
         if row is not None and not code:
-            session.rollback()
             return SaveResult(None, [f"演练编号「{target}」已被另一个演练使用，"
                                      "请换一个编号（或在列表中选中该演练再编辑）"])
         if row is not None and row.source == source:
-            session.commit()
             return SaveResult(row, messages)
         created = row is None
         if row is None:
@@ -267,10 +265,6 @@ def save_drill(session: Session, actor: Actor, source: str, resolver: ProvisionR
         row.updated_by_id, row.updated_at = _actor_id(actor), now
         audit.record(session, actor, "drills.create" if created else "drills.save", f"drill:{target}",
                      {"valid": not messages, "problems": len(messages)}, clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return SaveResult(row, messages, created=created, changed=True)
 
 
@@ -323,12 +317,15 @@ def publish_drill(session: Session, actor: Actor, code: str, resolver: Provision
                   credit_hours: Decimal | int | str = Decimal(1), pass_mark: int = 60,
                   clock: Clock = utcnow) -> Quiz:
     """Publish (or re-publish) a drill: approved questions and a new quiz version; the
-    previous version is closed. A drill already published, unchanged, returns its quiz."""
+    previous version is closed. A drill already published, unchanged, returns its quiz.
+    All in one transaction: if a step fails, nothing of the publication stays (a drill that
+    does not validate is refused before it begins, and the refusal is audited)."""
     row = get_drill(session, actor, code)
     if row.state == "published" and row.quiz is not None and row.quiz.active \
             and row.quiz.selection.get("source_hash") == _source_hash(row.source):
         return row.quiz
-    check = check_drill(row.source, resolver)
+    source = row.source
+    check = check_drill(source, resolver)  # against the knowledge base, before taking the write lock
     if not check.ok or check.drill is None:
         audit.record_refusal(session, actor, "drills.publish", f"drill:{row.code}",
                              {"problems": check.messages[:10]}, clock=clock)
@@ -337,35 +334,39 @@ def publish_drill(session: Session, actor: Actor, code: str, resolver: Provision
                               f"published ({len(check.messages)} problem(s))")
     drill = check.drill
     items = step_questions(drill, actor.username if isinstance(actor, User) else "trainer")
-    questions.save_questions(session, actor, items, source=f"drill:{row.code}", clock=clock)
     keys = [q.id for q in items]
-    retired = [key for key, state in _drill_questions(session, row.code) if key in set(keys) and state == "retired"]
-    if retired:
-        questions.set_state(session, actor, retired, "draft", clock=clock)
-    questions.set_state(session, actor, keys, "approved", clock=clock)
-    _retire_questions(session, actor, row.code, keep=set(keys), clock=clock)
-    previous = row.quiz
-    quiz = quizzes.create_quiz(session, actor, quizzes.QuizSpec(
-        code=_next_quiz_code(session, row), title=f"情景演练：{drill.title}"[:200], question_keys=keys,
-        pass_mark=pass_mark, credit_hours=credit_hours,
-        context={"drill": row.code, "narrative": drill.narrative, "title": drill.title,
-                 "source_hash": _source_hash(row.source)}), clock=clock)
-    if previous is not None and previous.active:
-        quizzes.set_active(session, actor, previous.code, False, clock=clock)
-    begin_write(session)
-    try:
-        row = get_drill(session, actor, code)
+    with writing(session):
+        row = _lock(session, row.id)
+        if row.source != source:
+            raise StateError(f"演练 {row.code} 在发布时被修改，请重新发布 / drill {row.code} changed while it was "
+                             "being published; publish it again")
+        questions.save_questions(session, actor, items, source=f"drill:{row.code}", clock=clock)
+        retired = [key for key, state in _drill_questions(session, row.code) if key in set(keys) and state == "retired"]
+        if retired:
+            questions.set_state(session, actor, retired, "draft", clock=clock)
+        questions.set_state(session, actor, keys, "approved", clock=clock)
+        _retire_questions(session, actor, row.code, keep=set(keys), clock=clock)
+        previous = row.quiz
+        quiz = quizzes.create_quiz(session, actor, quizzes.QuizSpec(
+            code=_next_quiz_code(session, row), title=f"情景演练：{drill.title}"[:200], question_keys=keys,
+            pass_mark=pass_mark, credit_hours=credit_hours,
+            context={"drill": row.code, "narrative": drill.narrative, "title": drill.title,
+                     "source_hash": _source_hash(source)}), clock=clock)
+        if previous is not None and previous.active:
+            quizzes.set_active(session, actor, previous.code, False, clock=clock)
         row.state, row.quiz = "published", quiz
         row.title, row.field = drill.title[:200], drill.field
         row.updated_by_id, row.updated_at = _actor_id(actor), clock()
         audit.record(session, actor, "drills.publish", f"drill:{row.code}",
                      {"quiz": quiz.code, "steps": len(keys), "previous": previous.code if previous else None},
                      clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return quiz
+
+
+def _lock(session: Session, drill_id: int) -> DrillRecord:
+    """The drill re-read in the write transaction (locked until it ends, on PostgreSQL)."""
+    stmt = select(DrillRecord).where(DrillRecord.id == drill_id).with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 
 def _drill_questions(session: Session, code: str) -> list[tuple[str, str]]:
@@ -388,20 +389,17 @@ def retire_drill(session: Session, actor: Actor, code: str, *, clock: Clock = ut
     row = get_drill(session, actor, code)
     if row.state == "retired":
         return row
-    _retire_questions(session, actor, row.code, keep=set(), clock=clock)
-    if row.quiz is not None and row.quiz.active:
-        quizzes.set_active(session, actor, row.quiz.code, False, clock=clock)
-    begin_write(session)
-    try:
-        row = get_drill(session, actor, code)
+    with writing(session):  # questions, quiz and drill together
+        row = _lock(session, row.id)
+        if row.state == "retired":  # retired meanwhile
+            return row
+        _retire_questions(session, actor, row.code, keep=set(), clock=clock)
+        if row.quiz is not None and row.quiz.active:
+            quizzes.set_active(session, actor, row.quiz.code, False, clock=clock)
         was = row.state
         row.state = "retired"
         row.updated_by_id, row.updated_at = _actor_id(actor), clock()
         audit.record(session, actor, "drills.retire", f"drill:{row.code}", {"from": was}, clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return row
 
 
@@ -422,7 +420,8 @@ def _one_drill_sources(text: str) -> list[str]:
 def import_drill_files(session: Session, actor: Actor, paths: Iterable[str | Path], resolver: ProvisionResolver,
                        *, publish: bool = True, clock: Clock = utcnow) -> list[DrillRecord]:
     """Load drill files (``corpus/scenarios/*.yaml``) into the table, all or none: every file
-    is validated first and one problem imports nothing. Existing drills with the same id are
+    is validated first and one problem imports nothing, and the saving and publishing are one
+    transaction, so a failure half-way leaves nothing either. Existing drills with the same id are
     updated; with ``publish`` each is published (a drill already published unchanged stays as
     it is, so importing twice changes nothing)."""
     access.require(session, actor, "content.manage", target="drills:import")
@@ -436,17 +435,19 @@ def import_drill_files(session: Session, actor: Actor, paths: Iterable[str | Pat
         raise ValidationError(f"演练文件有 {len(messages)} 处问题，未导入任何演练：{'；'.join(messages[:10])} / "
                               f"{len(messages)} problem(s) in the drill files, nothing imported: {exc}") from exc
     records = []
-    for path in files:
-        for source in _one_drill_sources(path.read_text(encoding="utf-8")):
-            known = _find(session, _loose(source).get("id", ""))
-            result = save_drill(session, actor, source, resolver, code=known.code if known else None, clock=clock)
-            if result.record is None or result.messages:  # valid as a file; cut out wrongly
-                raise StateError(f"{path.name} 拆分后未通过校验：{'；'.join(result.messages[:3])} / {path.name}: "
-                                 "a drill cut out of the file does not validate")
-            records.append(result.record)
-    if publish:
-        for record in records:
-            publish_drill(session, actor, record.code, resolver, clock=clock)
+    with writing(session):  # all or none, the publications too
+        for path in files:
+            for source in _one_drill_sources(path.read_text(encoding="utf-8")):
+                known = _find(session, _loose(source).get("id", ""))
+                result = save_drill(session, actor, source, resolver, code=known.code if known else None,
+                                    clock=clock)
+                if result.record is None or result.messages:  # valid as a file; cut out wrongly
+                    raise StateError(f"{path.name} 拆分后未通过校验：{'；'.join(result.messages[:3])} / "
+                                     f"{path.name}: a drill cut out of the file does not validate")
+                records.append(result.record)
+        if publish:
+            for record in records:
+                publish_drill(session, actor, record.code, resolver, clock=clock)
     return records
 
 

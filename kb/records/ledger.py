@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.records import access, audit, validate
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import NotFound, StateError, ValidationError
 from kb.records.models import (
     OFFLINE_CATEGORIES,
@@ -152,8 +152,7 @@ def add_offline(session: Session, actor: Actor, username: str, category_name: st
     if on > today:
         raise ValidationError(f"培训日期 {on} 在未来 / the training date {on} is in the future")
     check_year(on.year)
-    begin_write(session)
-    try:
+    with writing(session):
         if not force:
             same = session.scalar(select(LedgerEntry.id).where(
                 LedgerEntry.user_id == person.id, LedgerEntry.kind == "offline", LedgerEntry.on_date == on,
@@ -169,10 +168,6 @@ def add_offline(session: Session, actor: Actor, username: str, category_name: st
         audit.record(session, actor, "ledger.add", target, {
             "entry": entry.id, "year": on.year, "date": on.isoformat(), "category": name, "hours": str(amount)},
             clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return entry
 
 
@@ -196,24 +191,20 @@ def reverse_entry(session: Session, actor: Actor, entry_id: int, reason: str, *,
     if original.kind == "reversal":
         raise StateError(f"第 {entry_id} 条本身是冲正记录，不能再冲正；请重新录入正确记录 / entry {entry_id} is a "
                          "reversal; enter the right line again instead of reversing it")
-    begin_write(session)
     try:
-        if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)) is not None:
-            raise StateError(f"第 {entry_id} 条已被冲正 / entry {entry_id} is already reversed")
-        entry = LedgerEntry(user_id=original.user_id, year=original.year, on_date=original.on_date, kind="reversal",
-                            category=original.category, hours=-original.hours, reverses_id=original.id, note=reason,
-                            entered_by_id=actor.id if isinstance(actor, User) else None, created_at=clock())
-        session.add(entry)
-        session.flush()
-        audit.record(session, actor, "ledger.reverse", target, {
-            "entry": entry.id, "reverses": original.id, "year": original.year, "hours": str(entry.hours)}, clock=clock)
-        session.commit()
+        with writing(session):
+            if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)) is not None:
+                raise StateError(f"第 {entry_id} 条已被冲正 / entry {entry_id} is already reversed")
+            entry = LedgerEntry(user_id=original.user_id, year=original.year, on_date=original.on_date, kind="reversal",
+                                category=original.category, hours=-original.hours, reverses_id=original.id, note=reason,
+                                entered_by_id=actor.id if isinstance(actor, User) else None, created_at=clock())
+            session.add(entry)
+            session.flush()
+            audit.record(session, actor, "ledger.reverse", target, {
+                "entry": entry.id, "reverses": original.id, "year": original.year, "hours": str(entry.hours)},
+                clock=clock)
     except IntegrityError as exc:
-        session.rollback()
         raise StateError(f"第 {entry_id} 条已被冲正 / entry {entry_id} is already reversed") from exc
-    except BaseException:
-        session.rollback()
-        raise
     return entry
 
 

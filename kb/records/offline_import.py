@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kb.records import access, audit, validate
 from kb.records.csvfile import Row, read_rows, take_cell
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import ImportRejected, RowError, ValidationError
 from kb.records.ledger import CENT, category, check_year, is_reversed, local_date, parse_hours
 from kb.records.models import Actor, Clock, LedgerEntry, User, utcnow
@@ -179,13 +179,12 @@ def import_offline_csv(session: Session, actor: Actor, source: str | Path | byte
     rows, errors, refused, read = _check(session, actor, label, data, local_date(clock()))
     if not read:
         raise ValidationError(f"{label}: 没有数据行 / no rows in the file")
-    begin_write(session)  # the double-entry check and the writes see the same ledger
-    try:
+    with writing(session):  # the double-entry check and the writes see the same ledger
         if not force:
             errors += _doubles(session, rows)
         if errors:
             errors.sort(key=lambda e: e.line)
-            session.rollback()  # release the write lock so the refusal is audited in its own transaction
+            # written in its own transaction once this one is rolled back (and its write lock released)
             audit.record_refusal(session, actor, "ledger.import", target, {
                 "sha256": digest, "rows": read, "bad_lines": sorted({e.line for e in errors}),
                 "out_of_scope_lines": refused}, clock=clock)
@@ -206,8 +205,4 @@ def import_offline_csv(session: Session, actor: Actor, source: str | Path | byte
         ids = [entry.id for _, entry in written]
         audit.record(session, actor, "ledger.import", target, {
             "sha256": digest, "entries": len(ids), "hours": str(total), "forced": force}, clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return OfflineImportResult(ids, len({r.user_id for r in rows}), total)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kb.records import access, audit, auth, validate
 from kb.records.csvfile import read_rows, take_cell
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import ImportRejected, NotFound, RecordsError, RowError, ValidationError
 from kb.records.models import Actor, Clock, Unit, User, utcnow
 from kb.records.units import get_unit
@@ -151,8 +151,12 @@ def _commit(session: Session, what: str) -> None:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise RecordsError(f"{what}: 数据已被他人同时修改，未做任何更改 / changed concurrently; nothing was "
-                           "changed, try again") from exc
+        raise _concurrent(what) from exc
+
+
+def _concurrent(what: str) -> RecordsError:
+    return RecordsError(f"{what}: 数据已被他人同时修改，未做任何更改 / changed concurrently; nothing was "
+                        "changed, try again")
 
 
 def add_user(session: Session, actor: Actor, spec: UserSpec, *, clock: Clock = utcnow) -> User:
@@ -264,11 +268,13 @@ def set_active(session: Session, actor: Actor, username: str, active: bool, *, c
     if isinstance(actor, User) and actor.id == person.id:
         raise ValidationError("不能停用自己的账户 / you cannot deactivate your own account")
     if person.active != active:
-        begin_write(session)  # write from a fresh snapshot (a refusal may have been audited since)
-        person.active = active
-        audit.record(session, actor, "users.activate" if active else "users.deactivate", f"user:{person.username}",
-                     clock=clock)
-        _commit(session, f"user {person.username}")
+        try:
+            with writing(session):  # write from a fresh snapshot (a refusal may have been audited since)
+                person.active = active
+                audit.record(session, actor, "users.activate" if active else "users.deactivate",
+                             f"user:{person.username}", clock=clock)
+        except IntegrityError as exc:
+            raise _concurrent(f"user {person.username}") from exc
     return person
 
 

@@ -36,7 +36,7 @@ from kb.quiz import model as qm
 from kb.quiz.stems import text_hash
 from kb.quiz.validate import validate as prove
 from kb.records import access, audit, grading, validate
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import NotFound, RecordsError, StateError, ValidationError
 from kb.records.models import Actor, Clock, Question, QuestionTag, User, utcnow
 from kb.retrieve import hit_from_match
@@ -158,42 +158,37 @@ def save_questions(session: Session, actor: Actor, questions: Iterable[qm.Questi
         raise ValidationError("没有题目 / no questions given")
     now = clock()
     result = SaveResult()
-    begin_write(session)
     try:
-        existing: dict[str, Question] = {}
-        keys = list(rows)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            existing |= {q.key: q for q in session.scalars(select(Question).where(Question.key.in_(chunk)))}
-        for key, columns in rows.items():
-            row = existing.get(key)
-            if row is None:
-                row = Question(**columns, state="draft", created_at=now, updated_at=now)
-                row.tag_rows = _tag_rows(columns["tags"])
-                session.add(row)
-                result.created.append(key)
-            elif row.content_hash == columns["content_hash"]:
-                result.unchanged.append(key)
-            else:
-                for name, value in columns.items():
-                    setattr(row, name, value)
-                row.tag_rows = _tag_rows(columns["tags"])
-                row.updated_at = now
-                if row.state == "approved":
-                    row.state = "draft"
-                    result.back_to_draft.append(key)
-                result.updated.append(key)
-        audit.record(session, actor, "questions.save", f"questions:{label}"[:200], {
-            "created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged),
-            "back_to_draft": result.back_to_draft[:50]}, clock=clock)
-        session.commit()
+        with writing(session):
+            existing: dict[str, Question] = {}
+            keys = list(rows)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                existing |= {q.key: q for q in session.scalars(select(Question).where(Question.key.in_(chunk)))}
+            for key, columns in rows.items():
+                row = existing.get(key)
+                if row is None:
+                    row = Question(**columns, state="draft", created_at=now, updated_at=now)
+                    row.tag_rows = _tag_rows(columns["tags"])
+                    session.add(row)
+                    result.created.append(key)
+                elif row.content_hash == columns["content_hash"]:
+                    result.unchanged.append(key)
+                else:
+                    for name, value in columns.items():
+                        setattr(row, name, value)
+                    row.tag_rows = _tag_rows(columns["tags"])
+                    row.updated_at = now
+                    if row.state == "approved":
+                        row.state = "draft"
+                        result.back_to_draft.append(key)
+                    result.updated.append(key)
+            audit.record(session, actor, "questions.save", f"questions:{label}"[:200], {
+                "created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged),
+                "back_to_draft": result.back_to_draft[:50]}, clock=clock)
     except IntegrityError as exc:
-        session.rollback()
         raise RecordsError("题库已被他人同时修改，未做任何更改，请重试 / the question bank changed concurrently; "
                            "nothing was saved, try again") from exc
-    except BaseException:
-        session.rollback()
-        raise
     return result
 
 
@@ -208,8 +203,7 @@ def set_state(session: Session, actor: Actor, keys: str | Iterable[str], state: 
         raise ValidationError(f"状态 {state!r} 无效 / state {state!r} is not one of {', '.join(qm.REVIEW_STATES)}")
     names = list(dict.fromkeys(question_key(k) for k in wanted))
     now = clock()
-    begin_write(session)
-    try:
+    with writing(session):
         found = {q.key: q for q in session.scalars(select(Question).where(Question.key.in_(names)))}
         missing = [k for k in names if k not in found]
         if missing:
@@ -233,10 +227,6 @@ def set_state(session: Session, actor: Actor, keys: str | Iterable[str], state: 
             q.updated_at = now
             audit.record(session, actor, ACTIONS[state], f"question:{key}", detail, clock=clock)
             changed.append(q)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return changed
 
 
@@ -265,8 +255,7 @@ def flag_changed_in_store(session: Session, actor: Actor, store: VectorStore, *,
 def _set_flagged(session: Session, actor: Actor, choose: Callable[[list[Question]], set[str]],
                  clock: Clock) -> list[str]:
     """Flag the unflagged, unretired questions ``choose`` picks, in one audited transaction."""
-    begin_write(session)
-    try:
+    with writing(session):
         rows = list(session.scalars(select(Question).where(Question.state != "retired",
                                                            Question.flagged.is_(False)).order_by(Question.key)))
         chosen = choose(rows)
@@ -279,10 +268,6 @@ def _set_flagged(session: Session, actor: Actor, choose: Callable[[list[Question
         if flagged:
             audit.record(session, actor, "questions.flag", "questions:flag",
                          {"flagged": len(flagged), "keys": flagged[:100]}, clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return flagged
 
 
@@ -454,9 +439,10 @@ def edit_question(session: Session, actor: Actor, key: str, *, stem: str, option
         session.rollback()
         raise ValidationError(f"修改未保存：{'；'.join(problems)} / the edit was not saved: it is not proved by "
                               f"its source ({len(problems)} problem(s))")
-    result = save_questions(session, actor, [edited], source=f"edit:{row.key}", clock=clock)
-    if get_question(session, key).state == "retired" and result.updated:
-        set_state(session, actor, [row.key], "draft", clock=clock)
+    with writing(session):  # the edit and a retired question's return to draft, together
+        result = save_questions(session, actor, [edited], source=f"edit:{row.key}", clock=clock)
+        if get_question(session, key).state == "retired" and result.updated:
+            set_state(session, actor, [row.key], "draft", clock=clock)
     return result
 
 

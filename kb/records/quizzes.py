@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from kb.quiz import model as qm
 from kb.records import access, audit, validate
-from kb.records.db import begin_write
+from kb.records.db import writing
 from kb.records.errors import NotFound, ValidationError
 from kb.records.models import MULTIPLE_SCORING, Actor, Clock, Question, QuestionTag, Quiz, QuizItem, User, utcnow
 from kb.records.questions import question_key
@@ -156,30 +156,26 @@ def create_quiz(session: Session, actor: Actor, spec: QuizSpec, *, clock: Clock 
     bad_types = [t for t in spec.qtypes if t not in qm.QUESTION_TYPES]
     if bad_types:
         raise ValidationError(f"题型无效 / unknown question types: {', '.join(bad_types)}")
-    begin_write(session)
     try:
-        if session.scalar(select(Quiz.id).where(Quiz.code == code)) is not None:
-            raise ValidationError(f"测验代码 {code} 已存在 / quiz code {code} already exists")
-        chosen, selection = _choose(session, spec)
-        selection = {**dict(spec.context), **selection}
-        quiz = Quiz(code=code, title=title, time_limit_s=minutes * 60 if minutes else None, pass_mark=spec.pass_mark,
-                    max_attempts=max_attempts, credit_hours=hours, multiple_scoring=spec.multiple_scoring,
-                    selection=selection, active=True, created_at=clock(),
-                    created_by_id=actor.id if isinstance(actor, User) else None)
-        quiz.items = [QuizItem(position=i, question_id=q.id, key=q.key, qtype=q.qtype, stem=q.stem,
-                               options=list(q.options), answer=q.answer, explanation=q.explanation,
-                               sources=list(q.sources), points=1) for i, q in enumerate(chosen, start=1)]
-        session.add(quiz)
-        audit.record(session, actor, "quizzes.create", f"quiz:{code}", {
-            "questions": len(chosen), "selection": selection, "credit_hours": str(hours),
-            "pass_mark": spec.pass_mark}, clock=clock)
-        session.commit()
+        with writing(session):
+            if session.scalar(select(Quiz.id).where(Quiz.code == code)) is not None:
+                raise ValidationError(f"测验代码 {code} 已存在 / quiz code {code} already exists")
+            chosen, selection = _choose(session, spec)
+            selection = {**dict(spec.context), **selection}
+            quiz = Quiz(code=code, title=title, time_limit_s=minutes * 60 if minutes else None,
+                        pass_mark=spec.pass_mark, max_attempts=max_attempts, credit_hours=hours,
+                        multiple_scoring=spec.multiple_scoring,
+                        selection=selection, active=True, created_at=clock(),
+                        created_by_id=actor.id if isinstance(actor, User) else None)
+            quiz.items = [QuizItem(position=i, question_id=q.id, key=q.key, qtype=q.qtype, stem=q.stem,
+                                   options=list(q.options), answer=q.answer, explanation=q.explanation,
+                                   sources=list(q.sources), points=1) for i, q in enumerate(chosen, start=1)]
+            session.add(quiz)
+            audit.record(session, actor, "quizzes.create", f"quiz:{code}", {
+                "questions": len(chosen), "selection": selection, "credit_hours": str(hours),
+                "pass_mark": spec.pass_mark}, clock=clock)
     except IntegrityError as exc:
-        session.rollback()
         raise ValidationError(f"测验代码 {code} 已存在 / quiz code {code} already exists") from exc
-    except BaseException:
-        session.rollback()
-        raise
     return quiz
 
 
@@ -202,13 +198,8 @@ def list_quizzes(session: Session, *, active_only: bool = True) -> list[Quiz]:
 def set_active(session: Session, actor: Actor, code: str, active: bool, *, clock: Clock = utcnow) -> Quiz:
     """Open or close a quiz for new attempts (attempts already open may still be submitted)."""
     access.require(session, actor, "content.manage", target=f"quiz:{code}"[:200])
-    begin_write(session)
-    try:
+    with writing(session):
         quiz = get_quiz(session, code)
         quiz.active = active
         audit.record(session, actor, "quizzes.open" if active else "quizzes.close", f"quiz:{quiz.code}", clock=clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return quiz
