@@ -219,6 +219,8 @@ def main() -> int:
     ap.add_argument("--gold", default="national")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--only", help="comma-separated idea names to run (default: all)")
+    ap.add_argument("--answerable", action="store_true",
+                    help="score only questions with a gold document in the index (a partial index)")
     args = ap.parse_args()
     retriever = AblationRetriever(load_settings())
     retriever.embed_query = lru_cache(maxsize=None)(retriever.embed_query)  # same query, same vector
@@ -227,6 +229,8 @@ def main() -> int:
     missing = {a.doc for q in questions for a in q.answers} - set(doc_keys)
     if missing:
         print(f"warning: {len(missing)} gold documents are not in the knowledge base at {retriever.settings.data_dir}")
+    if args.answerable:
+        questions = [q for q in questions if any(a.doc in doc_keys for a in q.answers)]
     chosen = ideas(retriever)
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
