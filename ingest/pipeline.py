@@ -32,7 +32,7 @@ from kb.store import StoredPoint, VectorStore, open_store, point_id
 from kb.structure import parse_structure
 
 # Bump when parsing, chunking or the embedded text changes: every document is then redone.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"  # 3: a line between a heading and its first article no longer stretches the 序言
 SUFFIXES = {".md", ".txt", ".pdf", ".docx", ".html", ".htm"}
 # Files in a folder walk that are not documents: LawRefBook section indexes, our manifests.
 SKIP_NAMES = {"_index.md", "MANIFEST.tsv", "README.md"}

@@ -159,3 +159,33 @@ def test_run_on_split_keeps_offsets():
     assert [a.label for a in arts] == ["第一条", "第二条", "第三条"]
     assert text[arts[1].start:arts[1].end] == "第二条 凡在境内的，遵守本规则。"
     assert text[arts[0].start:arts[0].end] == "第一条 为了规范，制定本规则。"
+
+
+@pytest.mark.parametrize(("rel", "cause"), [
+    ("民法商法/公司法(2023-12-29).md", "\u200b\n"),  # a line of only U+200B around every heading
+    # a heading wrapped onto two lines
+    ("诉讼与非诉讼程序法/刑事诉讼法(2018-10-26).md", "死亡案件\n违法所得的没收程序"),
+])
+def test_lines_between_a_heading_and_its_first_article_do_not_stretch_the_preamble(rel, cause):
+    """A line after a heading and before its first article once extended the 序言 up to
+    that line, so the preamble covered the whole law and every article was indexed twice
+    (once as 「序言」). Seen in 35 files of the national corpus."""
+    src = load(national(rel))
+    assert cause in src.text
+    roots = parse_structure(src.text, "law").roots
+    first_article = next(n for n in walk(roots) if n.kind == "article")
+    preamble = [n for n in roots if n.kind == "preamble"]
+    assert first_article.label == "第一条"
+    assert all(p.end <= first_article.start for p in preamble)
+    assert "第一条" not in "".join(src.text[p.start:p.end] for p in preamble)
+
+
+def test_text_under_a_heading_before_its_first_article_stays_with_the_heading():
+    text = ("某某条例\n第一章 总则\n本章说明性文字，不是条文。\n"
+            "第一条 为了规范管理，制定本条例。\n第二条 本条例自公布之日起施行。\n")
+    roots = parse_structure(text, "law").roots
+    assert [n.kind for n in roots] == ["preamble", "chapter"]
+    preamble, chapter = roots
+    assert text[preamble.start:preamble.end] == "某某条例"
+    assert "本章说明性文字" in text[chapter.start:chapter.end]
+    assert [a.label for a in chapter.children] == ["第一条", "第二条"]

@@ -184,6 +184,11 @@ def parse_law(lines: list[Line], body_start: int = 0) -> list[Provision]:
             _extend_headings(headings, ln.end)
             continue
         if article is None:
+            if headings:
+                # Text under a heading before its first article (a chapter's own note) stays
+                # with that heading; it must not stretch the preamble over the articles.
+                _extend_headings(headings, ln.end)
+                continue
             if preamble is None:
                 preamble = Provision("preamble", "序言", "", ln.start, ln.end)
                 roots.insert(0, preamble)

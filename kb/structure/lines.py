@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Zero-width characters some sources put on otherwise empty lines around headings
+# (「\u200b\n第一章 总 则\n\u200b」); str.strip() keeps them, so a line of nothing else
+# would otherwise count as text.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
 
 @dataclass(frozen=True)
 class Line:
@@ -23,7 +28,7 @@ def split_lines(text: str) -> list[Line]:
     pos = 0
     for raw in text.split("\n"):
         stripped = raw.strip()
-        if stripped:
+        if stripped.strip(_INVISIBLE).strip():
             lead = len(raw) - len(raw.lstrip())
             start = pos + lead
             lines.append(Line(stripped, start, start + len(stripped)))
