@@ -17,6 +17,9 @@ Ideas:
   document holds (the question names a situation one law governs);
 - sparse pseudo-relevance feedback: the commonest terms of the first hits added to the
   sparse query at a lower weight, then searched again;
+- document routing: each document's centroid (the mean of its chunk vectors, read from the
+  embedding cache) scored against the query; provisions of the few best-matching documents
+  get their fused score raised (which law governs the situation, then which article);
 - definition dictionary: the corpus's own definitions (「本法所称X，是指Y」) mined from the
   indexed chunks; a question sharing enough words with a definiens Y has the defined term X
   added to its sparse query (everyday description → statutory term).
@@ -38,8 +41,10 @@ from typing import Any
 from eval.gold import GoldQuestion, load_gold
 from eval.retrieval import Scores, doc_keys_by_file, first_rank
 from eval.tune_fusion import settings_grid
+from kb.chunking import embed_text
 from kb.config import load_settings
-from kb.model import Hit
+from kb.embed import EmbeddingCache
+from kb.model import Chunk, Hit
 from kb.retrieve import Retriever, _one_per_provision, hit_from_match
 from kb.sparse import query_vector, sparse_vector, term_id, tokenize
 from kb.store import Where
@@ -74,6 +79,9 @@ class AblationRetriever(Retriever):
     prf_weight: float = 0.0
     prf_docs: int = 3
     prf_terms: int = 10
+    route_weight: float = 0.0
+    route_docs: int = 10
+    _centroids: tuple[list[str], Any] | None = None
     definition_weight: float = 0.0
     definition_overlap: int = 2
     _definitions: list[tuple[list[int], set[str]]] | None = None
@@ -93,8 +101,43 @@ class AblationRetriever(Retriever):
                 extra.extend(i for i in defined if i not in own and i not in extra)
         return extra
 
+    def centroids(self) -> tuple[list[str], Any]:
+        """(doc keys, unit centroid matrix) from the cached passage vectors of live chunks."""
+        if self._centroids is None:
+            import numpy as np
+
+            cache = EmbeddingCache(self.settings.cache_path)
+            by_doc: dict[str, list[str]] = defaultdict(list)
+            for m in self.store.scroll({"record": "chunk", "state": "live"}):
+                p = m.payload
+                text = embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"],
+                                        p.get("heading", ""), p["text"], p["start"], p["end"], p.get("ordinal", 0)))
+                by_doc[p["doc_key"]].append(EmbeddingCache.text_hash(text))
+            keys, rows = [], []
+            for doc_key, hashes in by_doc.items():
+                vectors = list(cache.get_many(self.embedder.name, hashes).values())
+                if vectors:
+                    mean = np.mean(vectors, axis=0)
+                    keys.append(doc_key)
+                    rows.append(mean / np.linalg.norm(mean))
+            cache.close()
+            self._centroids = (keys, np.stack(rows))
+        return self._centroids
+
+    def _routed(self) -> set[str]:
+        import numpy as np
+
+        keys, matrix = self.centroids()
+        scores = matrix @ np.asarray(self.embed_query(self._current_query), dtype=np.float32)
+        return {keys[i] for i in np.argsort(-scores)[: self.route_docs]}
+
     def _apply_priors(self, hits: list[Hit]) -> list[Hit]:
         hits = super()._apply_priors(hits)
+        if self.route_weight and hits:
+            routed = self._routed()
+            for h in hits:
+                if h.doc_key in routed:
+                    h.score *= 1 + self.route_weight
         if self.vote_weight and hits:
             share: dict[str, float] = defaultdict(float)
             for h in hits:
@@ -105,6 +148,7 @@ class AblationRetriever(Retriever):
         return hits
 
     def _vector_search(self, text: str, k: int, where: Where, mode: str) -> list[Hit]:
+        self._current_query = text
         if mode != "hybrid" or not (self.prf_weight or self.definition_weight):
             return super()._vector_search(text, k, where, mode)
         own_ids, _ = query_vector(text)
@@ -154,7 +198,7 @@ def applied(retriever: AblationRetriever, setting: dict[str, Any]) -> Iterator[N
 
 
 def ideas(retriever: AblationRetriever) -> list[Idea]:
-    weights = [0.7, 0.85, 1.0]
+    weights = [0.5, 0.7, 0.85, 1.0]
     return [
         Idea("as configured", [{}]),
         Idea("currency prior off", [{"non_current_penalty": 1.0}]),
@@ -166,6 +210,9 @@ def ideas(retriever: AblationRetriever) -> list[Idea]:
         Idea("document voting", [{"vote_weight": w} for w in (0.1, 0.25, 0.5, 1.0)]),
         Idea("sparse pseudo-relevance feedback", [
             {"prf_weight": w, "prf_terms": t} for w, t in itertools.product((0.2, 0.5), (5, 10))
+        ]),
+        Idea("document routing", [
+            {"route_weight": w, "route_docs": n} for w, n in itertools.product((0.1, 0.3, 1.0), (3, 10, 30))
         ]),
         Idea("definition dictionary", [
             {"definition_weight": w, "definition_overlap": n} for w, n in itertools.product((0.3, 0.6, 1.0), (2, 3))

@@ -71,3 +71,26 @@ def test_definitions_are_mined_from_real_statute_text():
     assert term_id("农民工") in defined
     words = next(words for ids, words in found if term_id("农民工") in ids)
     assert {"农村", "劳动"} & words  # 「为用人单位提供劳动的农村居民」
+
+
+def test_document_routing_uses_one_centroid_per_document(small_kb):
+    r = AblationRetriever(small_kb)
+    try:
+        keys, matrix = r.centroids()
+        assert sorted(keys) == sorted(d.key for d in r.documents)
+        assert matrix.shape == (len(keys), r.embedder.dim)
+        questions = _law_questions(r, 8)
+        doc_keys = doc_keys_by_file(r)
+        checked = 0
+        with applied(r, {"route_weight": 100.0, "route_docs": 1}):
+            for q in questions:
+                hits = r.search(q.query, k=5).hits
+                routed = r._routed()
+                # With an overwhelming weight the single routed document's provisions lead.
+                if any(h.doc_key in routed for h in hits):
+                    assert hits[0].doc_key in routed
+                    checked += 1
+        assert checked >= len(questions) // 2
+        assert r.route_weight == 0.0 and len(ranks(r, questions, doc_keys)) == len(questions)
+    finally:
+        r.store.close()
