@@ -77,6 +77,7 @@ def test_officer_takes_a_quiz_and_the_hours_increase(server, chrome):
     open_page(chrome, "学习与考试")
     assert _hours_shown(chrome) == "3.00"
     keys = _keys(data, "DEMO-JUDGE")
+    wait_text(chrome, "DEMO-JUDGE")  # the quiz list renders after the hours; on a busy machine, later
     card = chrome.find_element(
         By.XPATH, "//*[contains(text(), 'DEMO-JUDGE')]/ancestor::div[@data-testid='stVerticalBlock'][1]")
     card.find_element(By.XPATH, ".//button[.//p[normalize-space(.)='开始答题']]").click()
