@@ -143,6 +143,10 @@ class Ingestor:
                 on_file(result, index, len(files))
         if any(r.status in {"added", "replaced"} for r in report.results):
             refresh_statuses(self.store)
+            # Qdrant Edge never optimises on its own: without this a bulk load stays in
+            # unindexed segments full of replaced points (national corpus: store query p50
+            # 25.8 → 10.2 ms and peak memory 802 → 461 MiB after it; see README).
+            self.store.optimize()
         self.store.flush()
         return report
 

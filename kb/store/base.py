@@ -75,4 +75,7 @@ class VectorStore(Protocol):
 
     def flush(self) -> None: ...
 
+    def optimize(self) -> None:
+        """Index and compact after writes (Qdrant Edge does it only when asked)."""
+
     def close(self) -> None: ...
