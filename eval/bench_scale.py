@@ -118,7 +118,9 @@ def questions() -> list[str]:
     sets = [[q.query for q in load_gold(name)] for name in GOLD_SETS]
     out: list[str] = []
     for i in range(max(len(s) for s in sets)):
-        out.extend(s[i] for s in sets if i < len(s) and s[i] not in out)
+        for s in sets:
+            if i < len(s) and s[i] not in out:
+                out.append(s[i])
     return out
 
 
@@ -315,7 +317,7 @@ def measure(backend: str, data_dir: Path, args: argparse.Namespace) -> dict[str,
                                                         "--slow-cap", str(args.slow_cap)])
 
 
-def run_sizes(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+def run_sizes(args: argparse.Namespace) -> None:
     """Build (or reuse) and measure one index per size and backend."""
     from kb.embed import load_embedder
 
@@ -335,8 +337,7 @@ def run_sizes(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
                       "build": _build_or_reuse(backend, data_dir, sel, args)}
             record["measure"] = _measure_logged(backend, data_dir, args)
             record["machine"] = machine()
-            merge(runs, record)
-            save(args.out, runs)
+            save_record(args.out, record)
 
 
 def _build_or_reuse(backend: str, data_dir: Path, sel: Selection, args: argparse.Namespace) -> dict[str, Any]:
@@ -375,15 +376,14 @@ def _measure_logged(backend: str, data_dir: Path, args: argparse.Namespace) -> d
     return out
 
 
-def run_existing(specs: list[str], args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+def run_existing(specs: list[str], args: argparse.Namespace) -> None:
     for spec in specs:
         backend, data_dir = parse_existing(spec)
         record = {"backend": backend, "target": None, "data_dir": str(data_dir), "files": None,
                   "prepared_chunks": None, "uncached": None,
                   "build": {"disk_mib": disk_mib(data_dir / "qdrant"), "existing": True},
                   "measure": _measure_logged(backend, data_dir, args), "machine": machine()}
-        merge(runs, record)
-        save(args.out, runs)
+        save_record(args.out, record)
 
 
 def parse_existing(spec: str) -> tuple[str, Path]:
@@ -420,10 +420,16 @@ def machine() -> dict[str, Any]:
             "qdrant_client": version("qdrant-client"), "load_average": os.getloadavg()}
 
 
-def save(out: Path, runs: list[dict[str, Any]]) -> Path:
+def save_record(out: Path, record: dict[str, Any]) -> Path:
+    """Merge one run into <out>/scale.json, read just before writing so that runs saved by
+    another invocation in the meantime are kept; the file is replaced in one step."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "scale.json"
-    path.write_text(json.dumps({"machine": machine(), "runs": runs}, ensure_ascii=False, indent=1), encoding="utf-8")
+    runs = load_runs(path)
+    merge(runs, record)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"runs": runs}, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
     return path
 
 
@@ -584,12 +590,12 @@ def _plot_rss(runs: list[dict[str, Any]], path: Path, colours: tuple[str, ...]) 
         ax.axhline(statistics.mean(base), color=colours[3], linestyle=":",
                    label="before opening the index (Python, model, jieba dictionary)")
     _log_axis(ax.xaxis, ax.set_xscale, _sizes(runs))
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.3 * max(r["measure"]["peak_rss_mib"] for r in runs))  # room for the legend
     ax.set_xlabel("chunks in the index (log)")
     ax.set_ylabel("MiB")
     ax.set_title("Peak memory of a search process vs index size", fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -658,10 +664,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_json:
             runs = load_runs(args.from_json)
         else:
-            runs = load_runs(args.out / "scale.json")
             if args.sizes:
-                run_sizes(args, runs)
-            run_existing(args.existing, args, runs)
+                run_sizes(args)
+            run_existing(args.existing, args)
+            runs = load_runs(args.out / "scale.json")
             print(f"raw figures: {args.out / 'scale.json'}", file=sys.stderr)
         if not runs:
             raise BenchError("no measurements to report")
