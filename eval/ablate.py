@@ -41,11 +41,11 @@ from typing import Any
 from eval.gold import GoldQuestion, load_gold
 from eval.retrieval import Scores, doc_keys_by_file, first_rank
 from eval.tune_fusion import settings_grid
-from kb.chunking import embed_text
+from kb.chunking import stored_embed_text
 from kb.config import load_settings
 from kb.embed import EmbeddingCache
-from kb.model import Chunk, Hit
-from kb.retrieve import Retriever, _one_per_provision, hit_from_match
+from kb.model import Hit
+from kb.retrieve import Retriever
 from kb.sparse import query_vector, sparse_vector, term_id, tokenize
 from kb.store import Where
 
@@ -109,10 +109,7 @@ class AblationRetriever(Retriever):
             cache = EmbeddingCache(self.settings.cache_path)
             by_doc: dict[str, list[str]] = defaultdict(list)
             for m in self.store.scroll({"record": "chunk", "state": "live"}):
-                p = m.payload
-                text = embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"],
-                                        p.get("heading", ""), p["text"], p["start"], p["end"], p.get("ordinal", 0)))
-                by_doc[p["doc_key"]].append(EmbeddingCache.text_hash(text))
+                by_doc[m.payload["doc_key"]].append(EmbeddingCache.text_hash(stored_embed_text(m.payload)))
             keys, rows = [], []
             for doc_key, hashes in by_doc.items():
                 vectors = list(cache.get_many(self.embedder.name, hashes).values())
@@ -170,9 +167,7 @@ class AblationRetriever(Retriever):
         sparse = (list(own_ids) + extra, [1.0] * len(own_ids) + [weight] * len(extra))
         matches = self.store.query(dense=self.embed_query(text), sparse=sparse, limit=k * 3, where=where,
                                    fusion=self.fusion)
-        hits = self._apply_priors([hit_from_match(m) for m in matches])
-        hits.sort(key=lambda h: (-h.score, h.chunk_key))
-        return _one_per_provision(hits)[:k]
+        return self._rank(matches, k)
 
 
 @dataclass

@@ -47,9 +47,8 @@ from eval.gold import GoldQuestion, load_gold, path_matches
 from eval.quiz_solver import SOLVED_TYPES, OpenBookSolver, Solved
 from eval.retrieval import Scores, doc_keys_by_file, first_rank
 from kb.answer import Answer, Answerer
-from kb.chunking import embed_text
+from kb.chunking import stored_embed_text
 from kb.config import Settings
-from kb.model import Chunk
 from kb.quiz.generate import generate_questions
 from kb.quiz.model import TYPE_ZH, Question
 from kb.quiz.stems import LETTERS, cite
@@ -104,9 +103,7 @@ def ndcg(pairs: Sequence[Pair], q: GoldQuestion, doc_keys: dict[str, str], k: in
 def bm25_ranked(retriever: Retriever, questions: Sequence[GoldQuestion], depth: int = DEPTH) -> list[list[Pair]]:
     """The plain BM25 baseline of eval/retrieval.py over the same live chunks, as ranked pairs."""
     chunks = retriever.store.scroll({"record": "chunk", "state": "live"})
-    texts = [embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
-                              p["text"], p["start"], p["end"], p.get("ordinal", 0)))
-             for p in (m.payload for m in chunks)]
+    texts = [stored_embed_text(m.payload) for m in chunks]
     index = BM25(texts)
     return [[(chunks[i].payload["doc_key"], chunks[i].payload["path"]) for i in index.top(q.query, depth)]
             for q in questions]

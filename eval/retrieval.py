@@ -15,9 +15,8 @@ from pathlib import Path
 
 from eval.bm25 import BM25
 from eval.gold import GoldQuestion, load_gold, path_matches
-from kb.chunking import embed_text
+from kb.chunking import stored_embed_text
 from kb.config import Settings
-from kb.model import Chunk
 from kb.retrieve import Retriever
 
 
@@ -72,9 +71,7 @@ def evaluate(retriever: Retriever, questions: list[GoldQuestion], depth: int = 1
 def bm25_scores(retriever: Retriever, questions: list[GoldQuestion], doc_keys: dict[str, str],
                 depth: int) -> Scores:
     chunks = retriever.store.scroll({"record": "chunk", "state": "live"})
-    texts = [embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
-                              p["text"], p["start"], p["end"], p.get("ordinal", 0)))
-             for p in (m.payload for m in chunks)]
+    texts = [stored_embed_text(m.payload) for m in chunks]
     index = BM25(texts)
     s = Scores("bm25 (baseline)")
     for q in questions:

@@ -53,6 +53,14 @@ def embed_text(chunk: Chunk) -> str:
     return f"{chunk.breadcrumb}\n{chunk.text}"
 
 
+def stored_embed_text(payload: dict) -> str:
+    """:func:`embed_text` of a chunk as stored in the vector store (its payload), for
+    evaluation code that rebuilds what the model and the sparse index saw."""
+    p = payload
+    return embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
+                            p["text"], p["start"], p["end"], p.get("ordinal", 0)))
+
+
 def _collect(style: str, nodes: list[Provision], chain: list[str], labels: list[str],
              out: list[tuple[str, list[str], Provision]]) -> None:
     for node in nodes:

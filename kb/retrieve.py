@@ -165,6 +165,10 @@ class Retriever:
             return []
         fetch = k * 3
         matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
+        return self._rank(matches, k)
+
+    def _rank(self, matches: list[Match], k: int) -> list[Hit]:
+        """Fused matches → the ``k`` best provisions, priors applied, one hit per provision."""
         hits = self._apply_priors([hit_from_match(m) for m in matches])
         # Fused scores tie often (RRF with a small k), and the store orders ties differently in
         # each process; the chunk key settles them, so the same question gets the same answer.
