@@ -201,6 +201,23 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_copy(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from kb.store import open_store
+    from kb.store.transfer import copy_store, open_target
+
+    settings = _settings(args)
+    source = open_store(settings)
+    target = open_target(args.target, args.collection or settings.collection, settings.qdrant_api_key)
+    with tqdm(total=source.count(), unit="point", desc="copying", disable=args.quiet) as bar:
+        n = copy_store(source, target, replace=args.replace, progress=bar.update)
+    target.close()
+    source.close()
+    print(f"copied {n} points to {args.target}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "report":
         from pathlib import Path
@@ -257,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", help="remove a document by key or name")
     p.add_argument("document")
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("copy", help="copy this knowledge base, vectors included, to a Qdrant server or another "
+                                    "folder (nothing is re-embedded)")
+    p.add_argument("target", help="http(s)://host:6333 (a Qdrant server), local:PATH (qdrant-client local "
+                                  "mode) or a data folder (Qdrant Edge, as KB_DATA_DIR)")
+    p.add_argument("--collection", help="collection on the target server (default KB_COLLECTION)")
+    p.add_argument("--replace", action="store_true", help="empty a target that already holds points first")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_copy)
 
     p = sub.add_parser("eval", help="evaluate: kb eval [report [--quick]] | retrieval | answers")
     p.add_argument("what", nargs="?", choices=["report", "retrieval", "answers"], default="report",

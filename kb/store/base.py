@@ -9,6 +9,7 @@ never touch a backend's filter classes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,6 +73,10 @@ class VectorStore(Protocol):
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]: ...
 
     def count(self, where: Where | None = None) -> int: ...
+
+    def export(self, batch: int = 512) -> Iterator[list[StoredPoint]]:
+        """Every point with its vectors and payload, ``batch`` at a time (copying a store)."""
+        ...
 
     def flush(self) -> None: ...
 

@@ -5,6 +5,7 @@ without a server. Same schema and payload as :mod:`kb.store.edge`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -122,6 +123,17 @@ class ClientStore:
             if offset is None or (limit is not None and len(out) >= limit):
                 return out
 
+    def export(self, batch: int = 512) -> Iterator[list[StoredPoint]]:
+        if not self._exists:
+            return
+        offset = None
+        while True:
+            records, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
+                                                 with_payload=True, with_vectors=True)
+            yield [_stored_point(r) for r in records]
+            if offset is None:
+                return
+
     def count(self, where: Where | None = None) -> int:
         if not self._exists:
             return 0
@@ -136,6 +148,13 @@ class ClientStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _stored_point(record: models.Record) -> StoredPoint:
+    vectors = record.vector if isinstance(record.vector, dict) else {}
+    sparse = vectors.get(SPARSE)
+    return StoredPoint(str(record.id), dict(record.payload or {}), vectors.get(DENSE),
+                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None)
 
 
 def _conditions(where: Where) -> list[models.FieldCondition]:

@@ -8,6 +8,7 @@ clear StoreError instead of Qdrant's WAL message.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,28 @@ class EdgeStore:
             if offset is None or (limit is not None and len(out) >= limit):
                 return out
 
+    def export(self, batch: int = 512) -> Iterator[list[StoredPoint]]:
+        if self._shard is None:
+            return
+        offset = None
+        while True:
+            records, offset = self.shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=batch, filter=None, with_payload=True, with_vector=True))
+            yield [_stored_point(r) for r in records]
+            if offset is None:
+                return
+
     def count(self, where: Where | None = None) -> int:
         if self._shard is None:
             return 0
         return int(self.shard.count(qe.CountRequest(exact=True, filter=_filter(where) if where else None)))
+
+
+def _stored_point(record: Any) -> StoredPoint:
+    vectors = record.vector or {}
+    sparse = vectors.get(SPARSE)
+    return StoredPoint(str(record.id), dict(record.payload or {}), vectors.get(DENSE),
+                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None)
 
 
 def _conditions(where: Where) -> list[qe.FieldCondition]:
