@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from ingest.loaders import load
-from kb.chunking import chunk_document, embed_text
+from kb.chunking import chunk_document, embed_text, part_texts
 from kb.config import Settings
 from kb.embed import CachedEmbedder, cached_embedder
 from kb.errors import KBError, StructureError
@@ -120,7 +122,7 @@ class Ingestor:
         self.settings = settings
         self.store = store or open_store(settings)
         self.embedder = embedder or cached_embedder(settings)
-        self.store.ensure_schema(self.embedder.dim)
+        self.store.ensure_schema(self.embedder.dim, parts=settings.part_vectors)
         add_terms(t for d in list_documents(self.store) for t in [d.short_title, *d.payload.get("aliases", [])])
 
     def ingest(self, paths: Iterable[str | Path],
@@ -153,7 +155,10 @@ class Ingestor:
     def _ingest_one(self, path: Path, seen_hashes: dict[str, str]) -> FileResult:
         source = load(path)
         doc, chunks, style = prepare(source)
-        ingest_hash = point_id(source.content_hash, PIPELINE_VERSION, self.embedder.name)
+        # A store with part vectors records it in the hash, so a document stored without them
+        # (copied in from an older store) is redone rather than skipped.
+        ingest_hash = point_id(source.content_hash, PIPELINE_VERSION, self.embedder.name,
+                               *(["parts"] if self.store.has_parts else []))
         if source.content_hash in seen_hashes and seen_hashes[source.content_hash] != str(path):
             raise KBError(f"{path}: same content as {seen_hashes[source.content_hash]} in this run; "
                           "ingest one of them")
@@ -169,10 +174,11 @@ class Ingestor:
         texts = [embed_text(c) for c in chunks]
         t0 = time.perf_counter()
         vectors = self.embedder.embed_passages(texts)
+        parts = self._part_vectors(chunks, vectors) if self.store.has_parts else [None] * len(chunks)
         embed_seconds = time.perf_counter() - t0
         points = [
             StoredPoint(point_id(c.key, ingest_hash), self._chunk_payload(doc, c, ingest_hash),
-                        dense=vectors[i].tolist(), sparse=sparse_vector(texts[i]))
+                        dense=vectors[i].tolist(), sparse=sparse_vector(texts[i]), parts=parts[i])
             for i, c in enumerate(chunks)
         ]
         for i in range(0, len(points), 256):
@@ -188,6 +194,16 @@ class Ingestor:
         self.store.flush()
         status = "replaced" if existing else "added"
         return FileResult(str(path), status, doc.key, len(chunks), status, embed_seconds=embed_seconds)
+
+    def _part_vectors(self, chunks: list[Chunk], vectors: np.ndarray) -> list[list[list[float]]]:
+        """Each chunk's ``parts`` multivector: its own vector, then one per line (款/项)."""
+        per_chunk = [part_texts(c) for c in chunks]
+        flat = self.embedder.embed_passages([t for texts in per_chunk for t in texts])
+        out, at = [], 0
+        for i, texts in enumerate(per_chunk):
+            out.append([vectors[i].tolist(), *(v.tolist() for v in flat[at:at + len(texts)])])
+            at += len(texts)
+        return out
 
     def _same_content_elsewhere(self, content_hash: str, doc_key: str) -> str | None:
         for m in self.store.scroll({"record": "document", "content_hash": content_hash}, limit=5):

@@ -53,6 +53,17 @@ def embed_text(chunk: Chunk) -> str:
     return f"{chunk.breadcrumb}\n{chunk.text}"
 
 
+def part_texts(chunk: Chunk) -> list[str]:
+    """What the ``parts`` vectors embed: each line of a chunk of several lines (its 款, and
+    项 items that stand on lines of their own), under the breadcrumb. One vector for a whole
+    article averages its paragraphs away; a question about one 款 (「查封扣押最长多少天」)
+    matches that 款 far better on its own. A one-line chunk has none: its own vector is it."""
+    lines = [line.strip() for line in chunk.text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return []
+    return [f"{chunk.breadcrumb}\n{line}" for line in lines]
+
+
 def stored_embed_text(payload: dict) -> str:
     """:func:`embed_text` of a chunk as stored in the vector store (its payload), for
     evaluation code that rebuilds what the model and the sparse index saw."""

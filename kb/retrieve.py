@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kb.aliases import aliases_for
-from kb.config import Settings
+from kb.config import Settings, doc_type_weights
 from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
 from kb.model import Hit
@@ -61,7 +61,7 @@ class Retriever:
         self._query_cache: dict[str, list[float]] = {}
         # Ranking priors applied after fusion (eval/ablate.py measures each one).
         self.non_current_penalty = NON_CURRENT_PENALTY
-        self.type_weights: dict[str, float] = {}
+        self.type_weights: dict[str, float] = doc_type_weights(settings.doc_type_weights)
         self.reload_names()
 
     def reload_names(self) -> None:
@@ -132,13 +132,13 @@ class Retriever:
                                      where={"record": "chunk", "state": "live"}))
 
     def dense_neighbours(self, text: str, limit: int = 30, doc_types: list[str] | None = None) -> list[Hit]:
-        """The nearest chunks by the query vector alone, raw cosine scores: evidence for
-        deciding whether to answer at all."""
+        """The nearest chunks by the query vector alone, raw cosine scores of whole chunks
+        (not their lines): evidence for deciding whether to answer at all, calibrated on them."""
         where: Where = {"record": "chunk", "state": "live"}
         if doc_types:
             where["doc_type"] = list(doc_types)
         matches = self.store.query(dense=self.embed_query(normalize_query(text)), sparse=None, limit=limit,
-                                   where=where)
+                                   where=where, use_parts=False)
         return [hit_from_match(m) for m in matches]
 
     # -- internals -----------------------------------------------------------------------

@@ -36,6 +36,43 @@ def test_small_kb_chunks_match_document_text(small_kb):
         r.store.close()
 
 
+def test_each_chunk_carries_its_vector_then_one_per_line(small_kb):
+    """The ``parts`` multivector: row 0 is the chunk's own vector, then one row per 款/项
+    line, each the embedding of that line under the breadcrumb."""
+    from kb.chunking import part_texts
+    from kb.embed import cached_embedder
+    from kb.model import Chunk
+
+    r = Retriever(small_kb)
+    try:
+        assert r.store.has_parts
+        points = [p for batch in r.store.export() for p in batch if p.payload.get("record") == "chunk"]
+    finally:
+        r.store.close()
+    by_path = {(p.payload["short_title"], p.payload["path"]): p for p in points}
+    art = by_path[("行政处罚法", "第三十三条")]  # three 款
+    lines = [x for x in art.payload["text"].split("\n") if x.strip()]
+    assert len(lines) == 3 and len(art.parts) == 4
+    assert art.parts[0] == pytest.approx(art.dense, abs=1e-6)
+    pay = art.payload
+    chunk = Chunk(pay["doc_key"], pay["path"], pay["part"], pay["breadcrumb"], pay["heading"], pay["text"],
+                  pay["start"], pay["end"], pay["ordinal"])
+    want = cached_embedder(small_kb).embed_passages(part_texts(chunk))
+    for row, vector in zip(art.parts[1:], want, strict=True):
+        assert row == pytest.approx(vector.tolist(), abs=1e-3)  # the store normalises for cosine
+    one_line = next(p for p in points if "\n" not in p.payload["text"].strip())
+    assert len(one_line.parts) == 1
+
+
+def test_part_vectors_off_makes_a_store_without_them(tmp_path):
+    settings = make_settings(tmp_path, part_vectors=False)
+    ing = Ingestor(settings)
+    ing.ingest([sample(REG)])
+    assert not ing.store.has_parts
+    assert all(p.parts is None for batch in ing.store.export() for p in batch)
+    ing.close()
+
+
 def test_reingest_unchanged_is_skipped_without_embedding(tmp_path):
     settings = make_settings(tmp_path)
     first = Ingestor(settings)

@@ -67,3 +67,15 @@ def test_llama_index_retriever(retriever):
     nodes = KBRetriever(retriever, similarity_top_k=3).retrieve(QueryBundle("处罚法第三十三条"))
     assert nodes[0].node.metadata["citation"] == "《中华人民共和国行政处罚法》第三十三条"
     assert nodes[0].node.get_content().startswith("第三十三条")
+
+
+def test_document_type_weights_from_settings_rerank(retriever, small_kb):
+    """KB_DOC_TYPE_WEIGHTS scales fused scores by document type: the plan task that answers
+    the training-hours question drops below the laws when plans weigh 0.01."""
+    from dataclasses import replace
+
+    question = "执法人员每年培训学时要求"
+    assert retriever.search(question, k=1).hits[0].doc_type == "plan"
+    weighted = Retriever(replace(small_kb, doc_type_weights="plan=0.01, case=0.5"), store=retriever.store)
+    assert weighted.type_weights == {"plan": 0.01, "case": 0.5}
+    assert weighted.search(question, k=5).hits[0].doc_type != "plan"

@@ -83,3 +83,40 @@ def test_second_process_gets_a_clear_message(tmp_path):
     edge.close()
     assert proc.returncode == 3, proc.stderr
     assert "open in another process" in proc.stdout
+
+
+@pytest.mark.parametrize("backend", ["edge", "client"])
+def test_part_vectors_score_the_best_line_and_survive_reopening(backend, tmp_path):
+    """A chunk whose second line matches the question beats one whose whole-chunk vector is
+    only half-way there; the plain chunk vector (use_parts=False) ranks them the other way."""
+    def open_(path):
+        return EdgeStore(path / "edge") if backend == "edge" else ClientStore(f"local:{path / 'local'}", "t")
+
+    store = open_(tmp_path)
+    store.ensure_schema(4, parts=True)
+    assert store.has_parts
+    live = {"record": "chunk", "state": "live"}
+    store.upsert([
+        StoredPoint(point_id("long"), {**live, "doc_key": "L"}, dense=[1, 0, 0, 0],
+                    parts=[[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]]),
+        StoredPoint(point_id("half"), {**live, "doc_key": "H"}, dense=[0.6, 0, 0.8, 0], parts=[[0.6, 0, 0.8, 0]]),
+    ])
+    assert [m.payload["doc_key"] for m in store.query(dense=[0, 0, 1, 0], sparse=None, limit=2)] == ["L", "H"]
+    assert [m.payload["doc_key"] for m in store.query(dense=[0, 0, 1, 0], sparse=None, limit=2,
+                                                      use_parts=False)] == ["H", "L"]
+    exported = {p.payload["doc_key"]: p for batch in store.export() for p in batch}
+    assert len(exported["L"].parts) == 3 and exported["L"].dense == pytest.approx([1, 0, 0, 0])
+    store.close()
+    reopened = open_(tmp_path)
+    reopened.ensure_schema(4)  # an existing store keeps the schema it was created with
+    assert reopened.has_parts
+    assert reopened.query(dense=[0, 0, 1, 0], sparse=None, limit=1)[0].payload["doc_key"] == "L"
+    reopened.close()
+
+
+def test_store_without_part_vectors_ignores_them(store):
+    assert not store.has_parts
+    store.upsert([StoredPoint(point_id("x"), {"record": "chunk", "state": "live", "doc_key": "X"},
+                              dense=[1, 0, 0, 0], parts=[[1, 0, 0, 0], [0, 1, 0, 0]])])
+    assert store.query(dense=[1, 0, 0, 0], sparse=None, limit=1)[0].payload["doc_key"] == "X"
+    assert [p.parts for batch in store.export() for p in batch] == [None]

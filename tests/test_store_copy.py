@@ -34,6 +34,7 @@ def test_copy_to_local_mode_keeps_every_point_payload_and_vector(source, tmp_pat
     want, got = _snapshot(source), _snapshot(target)
     assert copied == len(want) == len(got) == source.count()
     assert set(got) == set(want)
+    assert any(p.parts for p in want.values())
     records = {p.payload.get("record") for p in want.values()}
     assert {"chunk", "document"} <= records  # document records travel with their chunks
     for pid, p in want.items():
@@ -42,6 +43,9 @@ def test_copy_to_local_mode_keeps_every_point_payload_and_vector(source, tmp_pat
         assert (q.dense is None) == (p.dense is None)
         if p.dense is not None:
             np.testing.assert_allclose(q.dense, p.dense, rtol=1e-6, atol=1e-7)
+        assert (q.parts is None) == (p.parts is None)
+        if p.parts is not None:
+            np.testing.assert_allclose(q.parts, p.parts, rtol=1e-6, atol=1e-7)
         assert (q.sparse is None) == (p.sparse is None)
         if p.sparse is not None:
             assert dict(zip(*q.sparse, strict=True)) == pytest.approx(dict(zip(*p.sparse, strict=True)))
@@ -66,7 +70,7 @@ def test_edge_copy_answers_every_question_as_the_source(small_kb, tmp_path):
 
 def test_non_empty_target_is_refused_unless_replaced(source, tmp_path):
     target = ClientStore(f"local:{tmp_path / 'local'}", "copy")
-    target.ensure_schema(384)
+    target.ensure_schema(384, parts=True)
     stale = StoredPoint(point_id("stale"), {"record": "chunk", "state": "live", "doc_key": "gone"},
                         dense=[1.0] + [0.0] * 383)
     target.upsert([stale])
@@ -76,6 +80,15 @@ def test_non_empty_target_is_refused_unless_replaced(source, tmp_path):
     copy_store(source, target, replace=True)
     assert target.count() == source.count()
     assert target.get([stale.id]) == []
+    target.close()
+
+
+def test_target_without_part_vectors_is_refused(source, tmp_path):
+    target = ClientStore(f"local:{tmp_path / 'local'}", "copy")
+    target.ensure_schema(384, parts=False)
+    with pytest.raises(StoreError, match="created without them"):
+        copy_store(source, target, replace=True)
+    assert target.count() == 0
     target.close()
 
 

@@ -1,7 +1,10 @@
 """The vector-store interface both backends implement, and the shapes they exchange.
 
 Schema (the same on Qdrant Edge and a Qdrant server): a named dense vector ``dense``
-(cosine) and a sparse vector ``bm25`` with Qdrant's IDF modifier; payload as written by
+(cosine), a sparse vector ``bm25`` with Qdrant's IDF modifier and, in stores created with
+part vectors, a multivector ``parts`` (cosine, MaxSim) holding the chunk's vector and one per
+line of the chunk (its 款 and 项), so a question that matches one paragraph of a long
+article finds it (README "Part vectors"); payload as written by
 :mod:`ingest.pipeline`. Filters are plain dicts ``{field: value | [values]}`` so callers
 never touch a backend's filter classes.
 """
@@ -15,6 +18,7 @@ from typing import Any, Protocol
 
 DENSE = "dense"
 SPARSE = "bm25"
+PARTS = "parts"
 KEYWORD_FIELDS = ("record", "doc_key", "state", "doc_type", "status", "ingest_hash", "path", "short_title")
 _NAMESPACE = uuid.UUID("6f1c3c2e-6a59-4bd6-9c55-1d0b7c1f2a10")
 
@@ -32,6 +36,7 @@ class StoredPoint:
     payload: dict[str, Any]
     dense: list[float] | None = None
     sparse: tuple[list[int], list[float]] | None = None
+    parts: list[list[float]] | None = None  # the chunk's vector first, then one per 款/项 line
 
 
 @dataclass
@@ -55,8 +60,12 @@ class Fusion:
 class VectorStore(Protocol):
     """What the rest of the system may ask of a vector store."""
 
-    def ensure_schema(self, dim: int) -> None:
-        """Create the collection/shard if missing; fail clearly on a dimension mismatch."""
+    has_parts: bool  # the schema holds the ``parts`` multivector
+
+    def ensure_schema(self, dim: int, parts: bool = False) -> None:
+        """Create the collection/shard if missing (with the ``parts`` multivector when
+        ``parts``); fail clearly on a dimension mismatch. An existing store keeps the
+        schema it was created with."""
 
     def upsert(self, points: list[StoredPoint]) -> None: ...
 
@@ -65,8 +74,11 @@ class VectorStore(Protocol):
     def delete(self, where: Where, where_not: Where | None = None) -> None: ...
 
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
-              limit: int, where: Where | None = None, fusion: Fusion | None = None) -> list[Match]:
-        """Dense-only, sparse-only, or hybrid (both given) search."""
+              limit: int, where: Where | None = None, fusion: Fusion | None = None,
+              use_parts: bool = True) -> list[Match]:
+        """Dense-only, sparse-only, or hybrid (both given) search. The dense side scores
+        ``parts`` (best of the chunk and its lines) when the store has them and
+        ``use_parts``, else the chunk vector alone."""
 
     def get(self, ids: list[str]) -> list[Match]: ...
 

@@ -12,7 +12,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from kb.errors import StoreError
-from kb.store.base import DENSE, KEYWORD_FIELDS, SPARSE, Fusion, Match, StoredPoint, Where
+from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where
 
 
 class ClientStore:
@@ -29,6 +29,7 @@ class ClientStore:
             else:
                 self.client = QdrantClient(url=url, api_key=api_key or None, timeout=30)
             self._exists = self.client.collection_exists(collection)
+            self.has_parts = self._exists and PARTS in self._vector_params()
         except (ResponseHandlingException, UnexpectedResponse, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot reach Qdrant at {url}: {exc}; check KB_QDRANT_URL") from exc
 
@@ -36,25 +37,34 @@ class ClientStore:
     def exists(self) -> bool:
         return self._exists
 
-    def ensure_schema(self, dim: int) -> None:
+    def _vector_params(self) -> dict[str, models.VectorParams]:
+        vectors = self.client.get_collection(self.collection).config.params.vectors
+        return vectors if isinstance(vectors, dict) else {}
+
+    def ensure_schema(self, dim: int, parts: bool = False) -> None:
         if self._exists:
-            info = self.client.get_collection(self.collection)
-            vectors = info.config.params.vectors
-            size = vectors[DENSE].size if isinstance(vectors, dict) else None
+            vectors = self._vector_params()
+            size = vectors[DENSE].size if DENSE in vectors else None
             if size != dim:
                 raise StoreError(
                     f"collection {self.collection} holds {size}-dim vectors but the embedder makes "
                     f"{dim}-dim ones; set KB_COLLECTION to a new name"
                 )
             return
+        vectors_config = {DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)}
+        if parts:
+            vectors_config[PARTS] = models.VectorParams(
+                size=dim, distance=models.Distance.COSINE,
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM))
         self.client.create_collection(
             self.collection,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            vectors_config=vectors_config,
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         for name in KEYWORD_FIELDS if not self._local else ():  # local mode has no payload indexes
             self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
         self._exists = True
+        self.has_parts = parts
 
     def upsert(self, points: list[StoredPoint]) -> None:
         if not points:
@@ -66,6 +76,8 @@ class ClientStore:
                 vector[DENSE] = [float(x) for x in p.dense]
             if p.sparse is not None and p.sparse[0]:
                 vector[SPARSE] = models.SparseVector(indices=list(p.sparse[0]), values=list(p.sparse[1]))
+            if p.parts and self.has_parts:
+                vector[PARTS] = [[float(x) for x in row] for row in p.parts]
             structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
         self.client.upsert(self.collection, structs, wait=True)
 
@@ -77,12 +89,16 @@ class ClientStore:
                            wait=True)
 
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
-              limit: int, where: Where | None = None, fusion: Fusion | None = None) -> list[Match]:
+              limit: int, where: Where | None = None, fusion: Fusion | None = None,
+              use_parts: bool = True) -> list[Match]:
         if not self._exists:
             return []
         flt = _filter(where) if where else None
         fusion = fusion or Fusion()
-        dense_q = [float(x) for x in dense] if dense is not None else None
+        dense_q: list[float] | list[list[float]] | None = [float(x) for x in dense] if dense is not None else None
+        using = DENSE
+        if dense_q is not None and self.has_parts and use_parts:
+            dense_q, using = [dense_q], PARTS
         sparse_q = (models.SparseVector(indices=list(sparse[0]), values=list(sparse[1]))
                     if sparse is not None and sparse[0] else None)
         if dense_q is not None and sparse_q is not None:
@@ -91,11 +107,11 @@ class ClientStore:
                            if fusion.method == "rrf" else models.FusionQuery(fusion=models.Fusion.DBSF))
             result = self.client.query_points(
                 self.collection,
-                prefetch=[models.Prefetch(query=dense_q, using=DENSE, limit=fusion.prefetch_limit, filter=flt),
+                prefetch=[models.Prefetch(query=dense_q, using=using, limit=fusion.prefetch_limit, filter=flt),
                           models.Prefetch(query=sparse_q, using=SPARSE, limit=fusion.prefetch_limit, filter=flt)],
                 query=method, query_filter=flt, limit=limit, with_payload=True)
         elif dense_q is not None:
-            result = self.client.query_points(self.collection, query=dense_q, using=DENSE, query_filter=flt,
+            result = self.client.query_points(self.collection, query=dense_q, using=using, query_filter=flt,
                                               limit=limit, with_payload=True)
         elif sparse_q is not None:
             result = self.client.query_points(self.collection, query=sparse_q, using=SPARSE, query_filter=flt,
@@ -154,7 +170,8 @@ def _stored_point(record: models.Record) -> StoredPoint:
     vectors = record.vector if isinstance(record.vector, dict) else {}
     sparse = vectors.get(SPARSE)
     return StoredPoint(str(record.id), dict(record.payload or {}), vectors.get(DENSE),
-                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None)
+                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None,
+                       vectors.get(PARTS))
 
 
 def _conditions(where: Where) -> list[models.FieldCondition]:

@@ -15,7 +15,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from kb.errors import StoreError
-from kb.store.base import DENSE, KEYWORD_FIELDS, SPARSE, Fusion, Match, StoredPoint, Where
+from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where
 
 _SCHEMA_FILE = "zhifakb_schema.json"
 
@@ -26,11 +26,13 @@ class EdgeStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._shard: qe.EdgeShard | None = None
+        self.has_parts = False
         if (self.path / _SCHEMA_FILE).exists():
             self._open()
 
     # -- lifecycle -------------------------------------------------------------------
     def _open(self) -> None:
+        self.has_parts = bool(json.loads((self.path / _SCHEMA_FILE).read_text()).get("parts", False))
         try:
             self._shard = qe.EdgeShard.load(str(self.path))
         except Exception as exc:
@@ -41,7 +43,7 @@ class EdgeStore:
                 ) from exc
             raise StoreError(f"cannot open the knowledge base at {self.path}: {exc}") from exc
 
-    def ensure_schema(self, dim: int) -> None:
+    def ensure_schema(self, dim: int, parts: bool = False) -> None:
         schema_path = self.path / _SCHEMA_FILE
         if schema_path.exists():
             stored = json.loads(schema_path.read_text())["dim"]
@@ -54,8 +56,13 @@ class EdgeStore:
                 self._open()
             return
         self.path.mkdir(parents=True, exist_ok=True)
+        vectors = {DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)}
+        if parts:
+            vectors[PARTS] = qe.EdgeVectorParams(
+                size=dim, distance=qe.Distance.Cosine,
+                multivector_config=qe.MultiVectorConfig(comparator=qe.MultiVectorComparator.MaxSim))
         config = qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            vectors=vectors,
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         try:
@@ -64,7 +71,8 @@ class EdgeStore:
             raise StoreError(f"cannot create the knowledge base at {self.path}: {exc}") from exc
         for name in KEYWORD_FIELDS:
             self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
-        schema_path.write_text(json.dumps({"dim": dim, "dense": DENSE, "sparse": SPARSE}))
+        schema_path.write_text(json.dumps({"dim": dim, "dense": DENSE, "sparse": SPARSE, "parts": parts}))
+        self.has_parts = parts
 
     @property
     def shard(self) -> qe.EdgeShard:
@@ -102,6 +110,8 @@ class EdgeStore:
                 vector[DENSE] = [float(x) for x in p.dense]
             if p.sparse is not None and p.sparse[0]:
                 vector[SPARSE] = qe.SparseVector(list(p.sparse[0]), list(p.sparse[1]))
+            if p.parts and self.has_parts:
+                vector[PARTS] = [[float(x) for x in row] for row in p.parts]
             edge_points.append(qe.Point(p.id, vector, p.payload))
         self.shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
@@ -113,12 +123,17 @@ class EdgeStore:
 
     # -- reads -----------------------------------------------------------------------
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
-              limit: int, where: Where | None = None, fusion: Fusion | None = None) -> list[Match]:
+              limit: int, where: Where | None = None, fusion: Fusion | None = None,
+              use_parts: bool = True) -> list[Match]:
         if self._shard is None:
             return []
         flt = _filter(where) if where else None
         fusion = fusion or Fusion()
-        dense_q = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
+        dense_q = None
+        if dense is not None:
+            vector = [float(x) for x in dense]
+            dense_q = (qe.Query.Nearest([vector], using=PARTS) if self.has_parts and use_parts
+                       else qe.Query.Nearest(vector, using=DENSE))
         sparse_q = (qe.Query.Nearest(qe.SparseVector(list(sparse[0]), list(sparse[1])), using=SPARSE)
                     if sparse is not None and sparse[0] else None)
         if dense_q is not None and sparse_q is not None:
@@ -174,7 +189,8 @@ def _stored_point(record: Any) -> StoredPoint:
     vectors = record.vector or {}
     sparse = vectors.get(SPARSE)
     return StoredPoint(str(record.id), dict(record.payload or {}), vectors.get(DENSE),
-                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None)
+                       (list(sparse.indices), list(sparse.values)) if sparse is not None else None,
+                       vectors.get(PARTS))
 
 
 def _conditions(where: Where) -> list[qe.FieldCondition]:

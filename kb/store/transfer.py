@@ -37,7 +37,8 @@ def copy_store(source: VectorStore, target: VectorStore, *, replace: bool = Fals
     A target that already holds points is refused unless ``replace``, which empties it
     first: merging two knowledge bases point by point would leave documents half from
     each. An interrupted copy is finished by running it again with ``replace``. Point ids
-    are kept, so the copy answers every query exactly as the source does.
+    are kept, so the copy answers every query exactly as the source does; a new target gets
+    the source's schema (with or without part vectors), an existing one must match it.
     """
     total = source.count()
     if total == 0:
@@ -53,7 +54,10 @@ def copy_store(source: VectorStore, target: VectorStore, *, replace: bool = Fals
             dense = next((p.dense for p in batch if p.dense is not None), None)
             if dense is None:
                 raise StoreError("the source points carry no dense vectors; re-ingest instead of copying")
-            target.ensure_schema(len(dense))
+            target.ensure_schema(len(dense), parts=source.has_parts)
+            if source.has_parts and not target.has_parts:
+                raise StoreError("the source has part vectors and the target was created without them; "
+                                 "copy into a new folder or collection")
             if held:
                 target.delete({})
         target.upsert(batch)
