@@ -483,20 +483,20 @@ def cost_table(runs: list[dict[str, Any]]) -> str:
 
 
 def agreement(runs: list[dict[str, Any]]) -> list[str]:
-    """How often both backends returned the same top-k at the same size (a sanity check)."""
+    """How often both backends returned the same top-k over the same chunks (a sanity check);
+    indexes pair up by the chunk count they hold, so an existing index pairs with its copy."""
     out = []
-    by_target: dict[int, dict[str, dict[str, Any]]] = {}
+    by_size: dict[int, dict[str, dict[str, Any]]] = {}
     for r in runs:
-        if r.get("target") is not None:
-            by_target.setdefault(r["target"], {})[r["backend"]] = r["measure"]
-    for target, pair in sorted(by_target.items()):
+        by_size.setdefault(r["measure"]["chunks"], {})[r["backend"]] = r["measure"]
+    for chunks, pair in sorted(by_size.items()):
         if len(pair) < 2:
             continue
         a, b = pair["edge"]["top"], pair["local"]["top"]
         n = min(len(a), len(b))
         same_1 = sum(a[i][:1] == b[i][:1] for i in range(n))
         overlap = statistics.mean(len(set(a[i]) & set(b[i])) / max(len(a[i]), 1) for i in range(n)) if n else 0.0
-        out.append(f"size {target}: same top-1 on {same_1}/{n} questions, "
+        out.append(f"{chunks:,} chunks: same top-1 on {same_1}/{n} questions, "
                    f"top-{pair['edge']['k']} sets overlap {overlap:.1%} on average")
     return out
 
