@@ -34,7 +34,7 @@ class Settings:
     embed_threads: int = 0  # 0 = every core
     embed_cache: str = ""  # file; empty → data_dir/embed_cache.sqlite
     # A new store also holds one vector per line (款/项) of each chunk, scored MaxSim with the
-    # chunk's own: sample gold R@5 +0.03, about 1.8× the passages to embed (README "Part vectors").
+    # chunk's own: sample gold R@5 +0.03 for 2.8× the passages to embed (README "Part vectors").
     # Decided when the store is created; an existing store keeps what it has.
     part_vectors: bool = True
     # Hybrid fusion, tuned on the gold set (eval/tune_fusion.py); see README.
