@@ -83,13 +83,21 @@ def test_non_empty_target_is_refused_unless_replaced(source, tmp_path):
     target.close()
 
 
-def test_target_without_part_vectors_is_refused(source, tmp_path):
+def test_schemas_with_and_without_part_vectors_do_not_mix(source, tmp_path):
     target = ClientStore(f"local:{tmp_path / 'local'}", "copy")
     target.ensure_schema(384, parts=False)
-    with pytest.raises(StoreError, match="created without them"):
+    with pytest.raises(StoreError, match="the source has part vectors and the target has none"):
         copy_store(source, target, replace=True)
     assert target.count() == 0
-    target.close()
+    plain = ClientStore(f"local:{tmp_path / 'plain'}", "plain")
+    plain.ensure_schema(4)
+    plain.upsert([StoredPoint(point_id("p"), {"record": "chunk"}, dense=[1.0, 0, 0, 0])])
+    with_parts = ClientStore(f"local:{tmp_path / 'parts'}", "parts")
+    with_parts.ensure_schema(4, parts=True)
+    with pytest.raises(StoreError, match="the target has part vectors and the source has none"):
+        copy_store(plain, with_parts)
+    for store in (target, plain, with_parts):
+        store.close()
 
 
 def test_empty_source_is_a_clear_error(tmp_path):
@@ -108,3 +116,33 @@ def test_cli_copy_then_refuses_a_second_copy(small_kb, tmp_path, capsys):
     assert main(["--data-dir", str(small_kb.data_dir), "copy", str(target), "-q"]) == 1
     assert "pass --replace" in capsys.readouterr().err
     assert main(["--data-dir", str(small_kb.data_dir), "copy", str(target), "-q", "--replace"]) == 0
+
+
+class _OnePointBatches:
+    """The real store, exported one point at a time: the copy must hold back the points read
+    before the first one carrying a dense vector, which fixes the target's schema."""
+
+    def __init__(self, store: ClientStore) -> None:
+        self.store = store
+        self.has_parts = store.has_parts
+
+    def count(self, where=None) -> int:
+        return self.store.count(where)
+
+    def export(self, batch: int = 512):
+        return self.store.export(batch=1)
+
+
+def test_points_without_vectors_before_the_first_chunk_are_copied_too(tmp_path):
+    source = ClientStore(f"local:{tmp_path / 'src'}", "src")
+    source.ensure_schema(4)
+    records = [StoredPoint(point_id("doc", str(i)), {"record": "document", "doc_key": str(i)}) for i in range(6)]
+    chunk = StoredPoint(point_id("chunk"), {"record": "chunk", "state": "live", "doc_key": "0"}, dense=[1.0, 0, 0, 0])
+    source.upsert([*records, chunk])
+    first = next(iter(source.export(batch=1)))[0]
+    assert first.dense is None  # the case under test: the export starts with a point without vectors
+    target = ClientStore(f"local:{tmp_path / 'dst'}", "dst")
+    assert copy_store(_OnePointBatches(source), target) == 7
+    assert target.count() == 7 and target.count({"record": "chunk"}) == 1
+    for store in (source, target):
+        store.close()

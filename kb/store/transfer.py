@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kb.errors import StoreError
-from kb.store.base import VectorStore
+from kb.store.base import StoredPoint, VectorStore
 
 
 def open_target(target: str, collection: str, api_key: str = "") -> VectorStore:
@@ -38,7 +38,8 @@ def copy_store(source: VectorStore, target: VectorStore, *, replace: bool = Fals
     first: merging two knowledge bases point by point would leave documents half from
     each. An interrupted copy is finished by running it again with ``replace``. Point ids
     are kept, so the copy answers every query exactly as the source does; a new target gets
-    the source's schema (with or without part vectors), an existing one must match it.
+    the source's schema (with or without part vectors), an existing one must match it:
+    a chunk without them would be invisible to the dense side of a store that has them.
     """
     total = source.count()
     if total == 0:
@@ -47,26 +48,34 @@ def copy_store(source: VectorStore, target: VectorStore, *, replace: bool = Fals
     if held and not replace:
         raise StoreError(f"the target already holds {held} points; pass --replace to overwrite it")
     copied = 0
+    waiting: list[StoredPoint] | None = []  # points read before the first dense vector fixes the schema
     for batch in source.export():
-        if not batch:
-            continue
-        if copied == 0:
-            dense = next((p.dense for p in batch if p.dense is not None), None)
+        if waiting is not None:
+            waiting.extend(batch)
+            dense = next((p.dense for p in waiting if p.dense is not None), None)
             if dense is None:
-                raise StoreError("the source points carry no dense vectors; re-ingest instead of copying")
-            target.ensure_schema(len(dense), parts=source.has_parts)
-            if source.has_parts and not target.has_parts:
-                raise StoreError("the source has part vectors and the target was created without them; "
-                                 "copy into a new folder or collection")
-            if held:
-                target.delete({})
+                continue
+            _prepare(source, target, len(dense), replace_points=bool(held))
+            batch, waiting = waiting, None
         target.upsert(batch)
         copied += len(batch)
         if progress:
             progress(len(batch))
+    if waiting is not None:
+        raise StoreError("the source points carry no dense vectors; re-ingest instead of copying")
     target.flush()
     target.optimize()
     if target.count() != total:
         raise StoreError(f"copied {copied} points but the target holds {target.count()} of {total}; "
                          "run the copy again with --replace")
     return copied
+
+
+def _prepare(source: VectorStore, target: VectorStore, dim: int, replace_points: bool) -> None:
+    """Create or check the target's schema, then empty it when replacing."""
+    target.ensure_schema(dim, parts=source.has_parts)
+    if source.has_parts != target.has_parts:
+        have, lack = ("the source", "the target") if source.has_parts else ("the target", "the source")
+        raise StoreError(f"{have} has part vectors and {lack} has none; copy into a new folder or collection")
+    if replace_points:
+        target.delete({})
