@@ -29,10 +29,9 @@ from pathlib import Path
 
 from eval.gold import load_gold
 from eval.retrieval import doc_keys_by_file
-from kb.chunking import part_texts
+from kb.chunking import part_texts, stored_chunk
 from kb.config import load_settings
 from kb.embed import cached_embedder
-from kb.model import Chunk
 from kb.retrieve import Retriever
 
 DEPTH = 20  # a distractor counts each time it is in a gold question's top 20
@@ -42,10 +41,7 @@ def line_passages(retriever: Retriever) -> dict[str, list[str]]:
     """Each document's part passages, exactly as the pipeline would embed them."""
     out: dict[str, list[str]] = defaultdict(list)
     for m in retriever.store.scroll({"record": "chunk", "state": "live"}):
-        p = m.payload
-        chunk = Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
-                      p["text"], p["start"], p["end"], p.get("ordinal", 0))
-        out[p["doc_key"]].extend(part_texts(chunk))
+        out[m.payload["doc_key"]].extend(part_texts(stored_chunk(m.payload)))
     return out
 
 

@@ -64,12 +64,17 @@ def part_texts(chunk: Chunk) -> list[str]:
     return [f"{chunk.breadcrumb}\n{line}" for line in lines]
 
 
-def stored_embed_text(payload: dict) -> str:
-    """:func:`embed_text` of a chunk as stored in the vector store (its payload), for
-    evaluation code that rebuilds what the model and the sparse index saw."""
+def stored_chunk(payload: dict) -> Chunk:
+    """The chunk a vector-store payload was written from, for code that rebuilds what the
+    model and the sparse index saw (:func:`embed_text`, :func:`part_texts`)."""
     p = payload
-    return embed_text(Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
-                            p["text"], p["start"], p["end"], p.get("ordinal", 0)))
+    return Chunk(p["doc_key"], p["path"], p.get("part", 0), p["breadcrumb"], p.get("heading", ""),
+                 p["text"], p["start"], p["end"], p.get("ordinal", 0))
+
+
+def stored_embed_text(payload: dict) -> str:
+    """:func:`embed_text` of a chunk as stored in the vector store (its payload)."""
+    return embed_text(stored_chunk(payload))
 
 
 def _collect(style: str, nodes: list[Provision], chain: list[str], labels: list[str],

@@ -39,9 +39,8 @@ def test_small_kb_chunks_match_document_text(small_kb):
 def test_each_chunk_carries_its_vector_then_one_per_line(small_kb):
     """The ``parts`` multivector: row 0 is the chunk's own vector, then one row per 款/项
     line, each the embedding of that line under the breadcrumb."""
-    from kb.chunking import part_texts
+    from kb.chunking import part_texts, stored_chunk
     from kb.embed import cached_embedder
-    from kb.model import Chunk
 
     r = Retriever(small_kb)
     try:
@@ -54,10 +53,7 @@ def test_each_chunk_carries_its_vector_then_one_per_line(small_kb):
     lines = [x for x in art.payload["text"].split("\n") if x.strip()]
     assert len(lines) == 3 and len(art.parts) == 4
     assert art.parts[0] == pytest.approx(art.dense, abs=1e-6)
-    pay = art.payload
-    chunk = Chunk(pay["doc_key"], pay["path"], pay["part"], pay["breadcrumb"], pay["heading"], pay["text"],
-                  pay["start"], pay["end"], pay["ordinal"])
-    want = cached_embedder(small_kb).embed_passages(part_texts(chunk))
+    want = cached_embedder(small_kb).embed_passages(part_texts(stored_chunk(art.payload)))
     for row, vector in zip(art.parts[1:], want, strict=True):
         assert row == pytest.approx(vector.tolist(), abs=1e-3)  # the store normalises for cosine
     one_line = next(p for p in points if "\n" not in p.payload["text"].strip())
