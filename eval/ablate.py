@@ -10,6 +10,7 @@ idea would do on questions it was not tuned on.
 
 Ideas:
 - currency prior off: a superseded version no longer ranks below the version in force;
+- second-stage ranking off (kb/rerank.py): the fused order as it comes from Qdrant;
 - document-type prior: fused scores of regulations, and of interpretations/rules/cases/policy,
   scaled against laws;
 - fusion: RRF k, dense/sparse weights and prefetch depth (the grid of eval.tune_fusion);
@@ -45,6 +46,7 @@ from kb.chunking import stored_embed_text
 from kb.config import load_settings
 from kb.embed import EmbeddingCache
 from kb.model import Hit
+from kb.rerank import RerankWeights
 from kb.retrieve import Retriever
 from kb.sparse import query_vector, sparse_vector, term_id, tokenize
 from kb.store import Where
@@ -167,7 +169,7 @@ class AblationRetriever(Retriever):
         sparse = (list(own_ids) + extra, [1.0] * len(own_ids) + [weight] * len(extra))
         matches = self.store.query(dense=self.embed_query(text), sparse=sparse, limit=k * 3, where=where,
                                    fusion=self.fusion)
-        return self._rank(matches, k)
+        return self._rank(matches)[:k]
 
 
 @dataclass
@@ -197,6 +199,7 @@ def ideas(retriever: AblationRetriever) -> list[Idea]:
     return [
         Idea("as configured", [{}]),
         Idea("currency prior off", [{"non_current_penalty": 1.0}]),
+        Idea("second-stage ranking off", [{"rerank": RerankWeights(depth=0)}]),
         Idea("document-type prior", [
             {"type_weights": {"regulation": r, "interpretation": o, "rule": o, "case": o, "policy": o}}
             for r, o in itertools.product([0.85, 1.0], weights)

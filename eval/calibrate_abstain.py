@@ -32,7 +32,8 @@ def features(retriever: Retriever, query: str) -> list[float] | None:
     if any(r.article for r in result.references) or not result.hits:
         return None
     neighbours = retriever.dense_neighbours(query)
-    ev = gather(query, result.hits, [n.score for n in neighbours], retriever.term_in_corpus)
+    top = retriever.signals(query, result.hits[:1])[0]
+    ev = gather(query, result.hits, [n.score for n in neighbours], top, retriever.term_in_corpus)
     return ev.vector()
 
 

@@ -113,6 +113,7 @@ class Hit:
     start: int = 0
     end: int = 0
     payload: dict[str, Any] = field(default_factory=dict)
+    point_id: str = ""  # the store's id of the chunk (its vectors are fetched by it)
 
     @property
     def citation(self) -> str:

@@ -20,6 +20,8 @@ from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
 from kb.model import Hit
 from kb.query import Reference, find_references, normalize_query, remainder
+from kb.rerank import RerankWeights, Signals, rerank, term_weights
+from kb.rerank import signals as candidate_signals
 from kb.sparse import add_terms, query_vector
 from kb.store import Fusion, Match, VectorStore, Where, open_store
 
@@ -44,7 +46,7 @@ def hit_from_match(m: Match, score: float | None = None) -> Hit:
         title=p.get("title", ""), short_title=p.get("short_title", ""), doc_type=p.get("doc_type", ""),
         status=p.get("status", "unknown"), version=p.get("version", ""), breadcrumb=p.get("breadcrumb", ""),
         text=p.get("text", ""), score=m.score if score is None else score,
-        start=int(p.get("start", 0)), end=int(p.get("end", 0)), payload=p,
+        start=int(p.get("start", 0)), end=int(p.get("end", 0)), payload=p, point_id=m.id,
     )
 
 
@@ -62,6 +64,7 @@ class Retriever:
         # Ranking priors applied after fusion (eval/ablate.py measures each one).
         self.non_current_penalty = NON_CURRENT_PENALTY
         self.type_weights: dict[str, float] = doc_type_weights(settings.doc_type_weights)
+        self.rerank = RerankWeights(depth=settings.rerank_depth)
         self.reload_names()
 
     def reload_names(self) -> None:
@@ -124,6 +127,15 @@ class Retriever:
             self._query_cache[text] = cached
         return cached
 
+    def signals(self, text: str, hits: list[Hit]) -> list[Signals]:
+        """The second stage's view of ``hits`` for the question ``text`` (their cosines with
+        the question, whole chunk and best line, and word overlap): evidence for abstaining."""
+        q = normalize_query(text)
+        vector = self.embed_query(q)
+        points = self.store.vectors([h.point_id for h in hits])
+        weights = term_weights(q)
+        return [candidate_signals(i, vector, weights, h, points.get(h.point_id)) for i, h in enumerate(hits)]
+
     def term_in_corpus(self, term: str) -> bool:
         """Whether any live chunk contains ``term`` (one sparse lookup, about a millisecond)."""
         from kb.sparse import term_id
@@ -163,27 +175,37 @@ class Retriever:
         sparse = query_vector(text) if mode in {"hybrid", "sparse"} else None
         if mode == "sparse" and not sparse[0]:
             return []
-        fetch = k * 3
+        fetch = max(k, self.rerank.depth) * 3
         matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
-        return self._rank(matches, k)
+        hits = self._rank(matches)
+        if mode == "hybrid" and self.rerank.depth > 1:
+            head = hits[:self.rerank.depth]
+            hits = rerank(hits, text, dense, self.store.vectors([h.point_id for h in head]), self.rerank,
+                          self._prior)
+        return hits[:k]
 
-    def _rank(self, matches: list[Match], k: int) -> list[Hit]:
-        """Fused matches → the ``k`` best provisions, priors applied, one hit per provision."""
+    def _rank(self, matches: list[Match]) -> list[Hit]:
+        """Fused matches → provisions best first, priors applied, one hit per provision."""
         hits = self._apply_priors([hit_from_match(m) for m in matches])
         # Fused scores tie often (RRF with a small k), and the store orders ties differently in
         # each process; the chunk key settles them, so the same question gets the same answer.
         hits.sort(key=lambda h: (-h.score, h.chunk_key))
-        return _one_per_provision(hits)[:k]
+        return _one_per_provision(hits)
 
 
     def _apply_priors(self, hits: list[Hit]) -> list[Hit]:
         """Scale fused scores by what the document is: a superseded version below the one
         in force, and (when configured) one document type above another."""
         for h in hits:
-            if h.status != "current" and h.title in self._current_titles:
-                h.score *= self.non_current_penalty  # another version of this title is in force
-            h.score *= self.type_weights.get(h.doc_type, 1.0)
+            h.score *= self._prior(h)
         return hits
+
+    def _prior(self, hit: Hit) -> float:
+        """The factor for what the document is (1.0: no prior)."""
+        factor = self.type_weights.get(hit.doc_type, 1.0)
+        if hit.status != "current" and hit.title in self._current_titles:
+            factor *= self.non_current_penalty  # another version of this title is in force
+        return factor
 
 
 def _one_per_provision(hits: list[Hit]) -> list[Hit]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -58,14 +60,21 @@ def test_edge_copy_answers_every_question_as_the_source(small_kb, tmp_path):
     copy_store(src, dst)
     src.close()
     dst.close()
-    original = Retriever(small_kb)
-    want = {q: [h.chunk_key for h in original.search(q, k=5).hits] for q in QUESTIONS}
-    original.store.close()
-    copied = Retriever(make_settings(copy_dir))
-    got = {q: [h.chunk_key for h in copied.search(q, k=5).hits] for q in QUESTIONS}
-    copied.store.close()
-    assert got == want
-    assert all(want.values())
+    def answers(settings) -> dict[str, tuple[list[str], list[str]]]:
+        """Per question: the fused top 5, and the top 3 after the second stage. Equal sparse
+        scores come back in the order the points sit in the store, so deep in the fused list
+        two stores holding the same points can differ by a place (measured here); the second
+        stage reorders 20 candidates, so its order is compared where an answer reads it."""
+        fused = Retriever(replace(settings, rerank_depth=0))
+        reranked = Retriever(settings, store=fused.store)
+        out = {q: ([h.chunk_key for h in fused.search(q, k=5).hits],
+                   [h.chunk_key for h in reranked.search(q, k=3).hits]) for q in QUESTIONS}
+        fused.store.close()
+        return out
+
+    want = answers(small_kb)
+    assert answers(make_settings(copy_dir)) == want
+    assert all(fused and reranked for fused, reranked in want.values())
 
 
 def test_non_empty_target_is_refused_unless_replaced(source, tmp_path):

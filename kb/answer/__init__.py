@@ -66,7 +66,8 @@ class Answerer:
             return Answer(question, NO_BASIS, abstained=True, reason="nothing retrieved", mode="none",
                           resolved_question=resolved)
         neighbours = self.retriever.dense_neighbours(resolved, doc_types=doc_types)
-        evidence = gather(resolved, hits, [n.score for n in neighbours], self.retriever.term_in_corpus)
+        top = self.retriever.signals(resolved, hits[:1])[0]
+        evidence = gather(resolved, hits, [n.score for n in neighbours], top, self.retriever.term_in_corpus)
         abstain, conf = should_abstain(evidence)
         if abstain and not result.scoped_to:
             related = [citation_for(i + 1, h, 0, _first_sentence_end(h.text), None) for i, h in enumerate(hits[:3])]

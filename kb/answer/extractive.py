@@ -48,7 +48,13 @@ def whole_provision(hits: list[Hit]) -> Extract:
 
 
 def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS) -> Extract:
-    """Pick, order and cite the answering sentences from ``hits`` (best first)."""
+    """Pick, order and cite the answering sentences from ``hits`` (best first).
+
+    The provisions are the first MAX_PROVISIONS hits: the retriever's second stage has
+    already ordered them by how well each matches the question as a whole. Each gets its best
+    sentence (with its list items); the rest of the length budget goes to the next-best
+    sentences of those same provisions."""
+    hits = hits[:MAX_PROVISIONS]
     candidates: list[tuple[float, int, Sentence]] = []
     per_hit = [split_sentences(h.text) for h in hits]
     q_terms = set(tokenize(question))
@@ -66,12 +72,16 @@ def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS) -
             overlap = sentence_terms[(i, j)] & q_terms
             lexical = sum(math.log(1 + n_sent / df[t]) * min(len(t), 4) for t in overlap)
             candidates.append((lexical / (1 + 0.01 * len(s.text)) + prior, i, s))
-    candidates.sort(key=lambda c: -c[0])
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2].start))
     chosen: dict[int, list[Sentence]] = {}
     used = 0
+    for i in range(len(hits)):  # every provision's best sentence first
+        best = next(((score, s) for score, j, s in candidates if j == i), None)
+        if best is not None:
+            group = _with_list_items(best[1], per_hit[i])
+            chosen[i] = group
+            used += sum(len(x.text) for x in group)
     for _score, i, s in candidates:
-        if i not in chosen and len(chosen) >= MAX_PROVISIONS:
-            continue
         group = _with_list_items(s, per_hit[i])
         size = sum(len(x.text) for x in group)
         if used and used + size > max_chars:

@@ -126,6 +126,12 @@ class ClientStore:
         return [Match(str(r.id), 0.0, dict(r.payload or {}))
                 for r in self.client.retrieve(self.collection, ids, with_payload=True)]
 
+    def vectors(self, ids: list[str]) -> dict[str, StoredPoint]:
+        if not self._exists or not ids:
+            return {}
+        records = self.client.retrieve(self.collection, ids, with_payload=False, with_vectors=True)
+        return {str(r.id): _stored_point(r) for r in records}
+
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]:
         if not self._exists:
             return []

@@ -155,6 +155,12 @@ class EdgeStore:
         records = self.shard.retrieve(ids, with_payload=True, with_vector=False)
         return [Match(str(r.id), 0.0, dict(r.payload or {})) for r in records]
 
+    def vectors(self, ids: list[str]) -> dict[str, StoredPoint]:
+        if self._shard is None or not ids:
+            return {}
+        records = self.shard.retrieve(ids, with_payload=False, with_vector=True)
+        return {str(r.id): _stored_point(r) for r in records}
+
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]:
         if self._shard is None:
             return []
