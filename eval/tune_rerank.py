@@ -22,7 +22,7 @@ from eval.gold import GoldQuestion, load_gold
 from eval.retrieval import doc_keys_by_file, first_rank
 from kb.config import load_settings
 from kb.query import normalize_query
-from kb.rerank import RerankWeights, Signals, signals, term_weights
+from kb.rerank import RerankWeights, Signals, candidate_signals
 from kb.retrieve import Retriever
 
 GRID = {
@@ -51,10 +51,8 @@ def collect(retriever: Retriever, questions: list[GoldQuestion], depth: int) -> 
         rank = first_rank([(h.doc_key, h.path) for h in hits], q, doc_keys)
         head = hits[:depth]
         text = normalize_query(q.query)
-        vector = retriever.embed_query(text)
-        points = retriever.store.vectors([h.point_id for h in head])
-        weights = term_weights(text)
-        out.append(Candidates([signals(i, vector, weights, h, points.get(h.point_id)) for i, h in enumerate(head)],
+        cosines = retriever.store.cosines(retriever.embed_query(text), [h.point_id for h in head])
+        out.append(Candidates(candidate_signals(head, text, cosines),
                               [rank == i + 1 or _answers(h, q, doc_keys) for i, h in enumerate(head)],
                               rank if rank is not None and rank > depth else None))
     return out

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
 
 from kb.model import Hit
 from kb.sparse import tokenize
-from kb.store import StoredPoint
 
 _SENTENCE_END = re.compile(r"[。；！？\n]")
 
@@ -81,33 +78,25 @@ def best_sentence_overlap(text: str, weights: dict[str, int]) -> float:
     return best / total
 
 
-def _cosines(question: np.ndarray, rows: Sequence[Sequence[float]]) -> np.ndarray:
-    m = np.asarray(rows, dtype=np.float32)
-    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(question) or 1.0)
-    return (m @ question) / np.where(norms > 0, norms, 1.0)
+def candidate_signals(hits: list[Hit], question: str, cosines: dict[str, tuple[float, float]]) -> list[Signals]:
+    """The four signals of each hit (place = its index), the cosines as the store computed
+    them (:meth:`kb.store.VectorStore.cosines`); a hit the store did not score gets 0."""
+    weights = term_weights(question)
+    out = []
+    for i, hit in enumerate(hits):
+        chunk_cos, line_cos = cosines.get(hit.point_id, (0.0, 0.0))
+        out.append(Signals(i, chunk_cos, line_cos, best_sentence_overlap(hit.text, weights)))
+    return out
 
 
-def signals(place: int, question_vector: np.ndarray, weights: dict[str, int], hit: Hit,
-            point: StoredPoint | None) -> Signals:
-    """The four signals of one candidate; without stored vectors the cosines are 0."""
-    chunk_cos = float(_cosines(question_vector, [point.dense])[0]) if point and point.dense else 0.0
-    line_cos = chunk_cos
-    if point and point.parts:
-        line_cos = max(chunk_cos, float(_cosines(question_vector, point.parts).max()))
-    return Signals(place, chunk_cos, line_cos, best_sentence_overlap(hit.text, weights))
-
-
-def rerank(hits: list[Hit], question: str, question_vector: Sequence[float],
-           points: dict[str, StoredPoint], w: RerankWeights,
+def rerank(hits: list[Hit], question: str, cosines: dict[str, tuple[float, float]], w: RerankWeights,
            prior: Callable[[Hit], float] = lambda _hit: 1.0) -> list[Hit]:
     """``hits`` (fused order) with the first ``w.depth`` reordered by their signals and
     ``prior`` (the factor the retriever scaled each fused score by)."""
     if w.depth <= 1 or len(hits) < 2:
         return hits
     head, tail = hits[:w.depth], hits[w.depth:]
-    weights = term_weights(question)
-    vector = np.asarray(question_vector, dtype=np.float32)
-    scored = [(signals(i, vector, weights, h, points.get(h.point_id)).score(w) + w.prior * math.log(prior(h)), i, h)
-              for i, h in enumerate(head)]
+    scored = [(s.score(w) + w.prior * math.log(prior(h)), s.place, h)
+              for s, h in zip(candidate_signals(head, question, cosines), head, strict=True)]
     scored.sort(key=lambda s: (-s[0], s[1]))
     return [h for _s, _i, h in scored] + tail

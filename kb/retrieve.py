@@ -20,8 +20,7 @@ from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
 from kb.model import Hit
 from kb.query import Reference, find_references, normalize_query, remainder
-from kb.rerank import RerankWeights, Signals, rerank, term_weights
-from kb.rerank import signals as candidate_signals
+from kb.rerank import RerankWeights, Signals, candidate_signals, rerank
 from kb.sparse import add_terms, query_vector
 from kb.store import Fusion, Match, VectorStore, Where, open_store
 
@@ -131,10 +130,7 @@ class Retriever:
         """The second stage's view of ``hits`` for the question ``text`` (their cosines with
         the question, whole chunk and best line, and word overlap): evidence for abstaining."""
         q = normalize_query(text)
-        vector = self.embed_query(q)
-        points = self.store.vectors([h.point_id for h in hits])
-        weights = term_weights(q)
-        return [candidate_signals(i, vector, weights, h, points.get(h.point_id)) for i, h in enumerate(hits)]
+        return candidate_signals(hits, q, self.store.cosines(self.embed_query(q), [h.point_id for h in hits]))
 
     def term_in_corpus(self, term: str) -> bool:
         """Whether any live chunk contains ``term`` (one sparse lookup, about a millisecond)."""
@@ -175,12 +171,12 @@ class Retriever:
         sparse = query_vector(text) if mode in {"hybrid", "sparse"} else None
         if mode == "sparse" and not sparse[0]:
             return []
-        fetch = max(k, self.rerank.depth) * 3
+        fetch = max(k * 3, self.rerank.depth + 10)
         matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
         hits = self._rank(matches)
         if mode == "hybrid" and self.rerank.depth > 1:
             head = hits[:self.rerank.depth]
-            hits = rerank(hits, text, dense, self.store.vectors([h.point_id for h in head]), self.rerank,
+            hits = rerank(hits, text, self.store.cosines(dense, [h.point_id for h in head]), self.rerank,
                           self._prior)
         return hits[:k]
 

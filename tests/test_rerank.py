@@ -10,7 +10,6 @@ import pytest
 from kb.model import Hit
 from kb.rerank import RerankWeights, best_sentence_overlap, rerank, term_weights
 from kb.retrieve import Retriever
-from kb.store import StoredPoint
 
 # Questions in everyday words whose answering article of the 行政处罚法 / 行政强制法 the
 # fused ranking puts below the first place on the whole sample corpus (eval/gold/sample.jsonl).
@@ -46,20 +45,16 @@ def test_overlap_counts_words_found_together_in_one_sentence():
 
 def test_head_is_reordered_by_cosine_and_the_tail_keeps_its_place():
     """Three candidates: the third's best line points the question's way. Only the first
-    ``depth`` move; a candidate without stored vectors scores by words and place alone."""
+    ``depth`` move; a candidate the store did not score goes by words and place alone."""
     hits = [_hit("a", "甲"), _hit("b", "乙"), _hit("c", "丙"), _hit("d", "丁")]
-    points = {
-        "a": StoredPoint("a", {}, dense=[1, 0, 0], parts=None),
-        "b": StoredPoint("b", {}, dense=[0.7, 0.7, 0], parts=None),
-        "c": StoredPoint("c", {}, dense=[0.6, 0.8, 0], parts=[[0.6, 0.8, 0], [0, 1, 0], [1, 0, 0]]),
-        "d": StoredPoint("d", {}, dense=[0, 1, 0], parts=None),
-    }
-    question = [0, 1, 0]
-    out = rerank(hits, "问题", question, points, RerankWeights(depth=3))
+    cosines = {"a": (0.85, 0.85), "b": (0.86, 0.87), "c": (0.88, 0.93), "d": (0.95, 0.95)}  # e5: bunched
+    out = rerank(hits, "问题", cosines, RerankWeights(depth=3))
     assert [h.chunk_key for h in out] == ["c", "b", "a", "d"]  # d is past the depth: stays last
-    assert [h.chunk_key for h in rerank(hits, "问题", question, points, RerankWeights(depth=0))] == list("abcd")
-    missing = rerank(hits, "问题", question, {}, RerankWeights(depth=4))
-    assert [h.chunk_key for h in missing] == list("abcd")  # no vectors, no words: the fused order
+    assert [h.chunk_key for h in rerank(hits, "问题", cosines, RerankWeights(depth=0))] == list("abcd")
+    missing = rerank(hits, "问题", {}, RerankWeights(depth=4))
+    assert [h.chunk_key for h in missing] == list("abcd")  # no cosines, no words: the fused order
+    sunk = rerank(hits, "问题", cosines, RerankWeights(depth=3), prior=lambda h: 0.01 if h.chunk_key == "c" else 1.0)
+    assert [h.chunk_key for h in sunk] == ["b", "a", "c", "d"]  # a 0.01 document-type weight still sinks it
 
 
 def test_reranking_permutes_only_the_head(retrievers):

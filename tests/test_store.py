@@ -106,11 +106,10 @@ def test_part_vectors_score_the_best_line_and_survive_reopening(backend, tmp_pat
                                                       use_parts=False)] == ["H", "L"]
     exported = {p.payload["doc_key"]: p for batch in store.export() for p in batch}
     assert len(exported["L"].parts) == 3 and exported["L"].dense == pytest.approx([1, 0, 0, 0])
-    fetched = store.vectors([point_id("long"), point_id("absent")])
-    assert list(fetched) == [point_id("long")]  # an unknown id is simply not there
-    assert fetched[point_id("long")].dense == pytest.approx([1, 0, 0, 0])
-    assert [row for row in fetched[point_id("long")].parts] == [pytest.approx(r) for r in
-                                                                ([1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0])]
+    cosines = store.cosines([0, 0, 1, 0], [point_id("long"), point_id("half"), point_id("absent")])
+    assert set(cosines) == {point_id("long"), point_id("half")}  # an unknown id is simply not there
+    assert cosines[point_id("long")] == pytest.approx((0.0, 1.0))  # whole chunk away, third line on it
+    assert cosines[point_id("half")] == pytest.approx((0.8, 0.8))
     store.close()
     reopened = open_(tmp_path)
     reopened.ensure_schema(4)  # an existing store keeps the schema it was created with
@@ -125,6 +124,5 @@ def test_store_without_part_vectors_ignores_them(store):
                               dense=[1, 0, 0, 0], parts=[[1, 0, 0, 0], [0, 1, 0, 0]])])
     assert store.query(dense=[1, 0, 0, 0], sparse=None, limit=1)[0].payload["doc_key"] == "X"
     assert [p.parts for batch in store.export() for p in batch] == [None]
-    fetched = store.vectors([point_id("x")])[point_id("x")]
-    assert fetched.dense == pytest.approx([1, 0, 0, 0]) and fetched.parts is None
-    assert store.vectors([]) == {}
+    assert store.cosines([0.6, 0.8, 0, 0], [point_id("x")]) == {point_id("x"): pytest.approx((0.6, 0.6))}
+    assert store.cosines([1, 0, 0, 0], []) == {}

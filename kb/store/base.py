@@ -82,9 +82,12 @@ class VectorStore(Protocol):
 
     def get(self, ids: list[str]) -> list[Match]: ...
 
-    def vectors(self, ids: list[str]) -> dict[str, StoredPoint]:
-        """The stored vectors (dense, sparse, parts) of ``ids``, without payloads: the
-        second-stage ranking compares the question with a candidate's chunk and lines."""
+    def cosines(self, vector: list[float], ids: list[str]) -> dict[str, tuple[float, float]]:
+        """(chunk, best line) cosine of ``vector`` with each of ``ids``: the second-stage
+        ranking's view of a candidate. The best line is the MaxSim over the ``parts`` rows
+        (the chunk's own vector among them); without parts it is the chunk's cosine. Two
+        queries filtered to the ids, so no vector leaves the store (reading 20 candidates'
+        vectors into Python cost 3 ms, these cost 0.3)."""
         ...
 
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]: ...

@@ -126,11 +126,20 @@ class ClientStore:
         return [Match(str(r.id), 0.0, dict(r.payload or {}))
                 for r in self.client.retrieve(self.collection, ids, with_payload=True)]
 
-    def vectors(self, ids: list[str]) -> dict[str, StoredPoint]:
+    def cosines(self, vector: list[float], ids: list[str]) -> dict[str, tuple[float, float]]:
         if not self._exists or not ids:
             return {}
-        records = self.client.retrieve(self.collection, ids, with_payload=False, with_vectors=True)
-        return {str(r.id): _stored_point(r) for r in records}
+        only = models.Filter(must=[models.HasIdCondition(has_id=list(ids))])
+        v = [float(x) for x in vector]
+
+        def scores(query: Any, using: str) -> dict[str, float]:
+            result = self.client.query_points(self.collection, query=query, using=using, query_filter=only,
+                                              limit=len(ids), with_payload=False)
+            return {str(p.id): float(p.score) for p in result.points}
+
+        chunk = scores(v, DENSE)
+        line = scores([v], PARTS) if self.has_parts else chunk
+        return {i: (c, max(c, line.get(i, c))) for i, c in chunk.items()}
 
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]:
         if not self._exists:

@@ -155,11 +155,19 @@ class EdgeStore:
         records = self.shard.retrieve(ids, with_payload=True, with_vector=False)
         return [Match(str(r.id), 0.0, dict(r.payload or {})) for r in records]
 
-    def vectors(self, ids: list[str]) -> dict[str, StoredPoint]:
+    def cosines(self, vector: list[float], ids: list[str]) -> dict[str, tuple[float, float]]:
         if self._shard is None or not ids:
             return {}
-        records = self.shard.retrieve(ids, with_payload=False, with_vector=True)
-        return {str(r.id): _stored_point(r) for r in records}
+        only = qe.Filter(must=[qe.HasIdCondition(set(ids))])
+        v = [float(x) for x in vector]
+
+        def scores(query: Any) -> dict[str, float]:
+            request = qe.QueryRequest(limit=len(ids), query=query, filter=only, with_payload=False)
+            return {str(p.id): float(p.score) for p in self.shard.query(request)}
+
+        chunk = scores(qe.Query.Nearest(v, using=DENSE))
+        line = scores(qe.Query.Nearest([v], using=PARTS)) if self.has_parts else chunk
+        return {i: (c, max(c, line.get(i, c))) for i, c in chunk.items()}
 
     def scroll(self, where: Where, limit: int | None = None) -> list[Match]:
         if self._shard is None:
