@@ -11,6 +11,7 @@ idea would do on questions it was not tuned on.
 Ideas:
 - currency prior off: a superseded version no longer ranks below the version in force;
 - second-stage ranking off (kb/rerank.py): the fused order as it comes from Qdrant;
+- second-stage depth: how many fused candidates it reorders (20, 30, 40);
 - document-type prior: fused scores of regulations, and of interpretations/rules/cases/policy,
   scaled against laws;
 - fusion: RRF k, dense/sparse weights and prefetch depth (the grid of eval.tune_fusion);
@@ -200,6 +201,7 @@ def ideas(retriever: AblationRetriever) -> list[Idea]:
         Idea("as configured", [{}]),
         Idea("currency prior off", [{"non_current_penalty": 1.0}]),
         Idea("second-stage ranking off", [{"rerank": RerankWeights(depth=0)}]),
+        Idea("second-stage depth", [{"rerank": RerankWeights(depth=d)} for d in (20, 30, 40)]),
         Idea("document-type prior", [
             {"type_weights": {"regulation": r, "interpretation": o, "rule": o, "case": o, "policy": o}}
             for r, o in itertools.product([0.85, 1.0], weights)

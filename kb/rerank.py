@@ -36,7 +36,7 @@ _SENTENCE_END = re.compile(r"[。；！？\n]")
 class RerankWeights:
     """How much each signal counts; ``depth`` candidates are reordered (0: stage off)."""
 
-    depth: int = 20
+    depth: int = 40
     place: float = 0.04  # penalty per fused place
     chunk: float = 25.0  # × cosine of question and chunk
     line: float = 25.0  # × best cosine of question and one line (款/项)
