@@ -179,7 +179,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
     docs = list_documents(store)
     for d in docs:
         print(f"{d.doc_type:14} {d.status:8} {d.chunks:5}  {d.key}")
-    print(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks")
+    # Whether the store scores lines (款/项) as well as whole chunks is fixed when it is created
+    # (KB_PART_VECTORS); an older store silently lacks them, so say which kind this is.
+    parts = f", part vectors: {'yes' if store.has_parts else 'no'}" if docs else ""
+    print(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks{parts}")
     return 0
 
 

@@ -34,6 +34,7 @@ def test_cli_round_trip(tmp_path):
 
     listing = kb("docs", data=data)
     assert "罚款决定与罚款收缴分离实施办法@1997-11-17" in listing.stdout
+    assert listing.stdout.rstrip().endswith("part vectors: yes")  # the default for a new store
 
     found = kb("search", "罚款收缴分离", "-k", "2", data=data)
     assert found.returncode == 0 and "《罚款决定与罚款收缴分离实施办法》" in found.stdout
