@@ -168,9 +168,9 @@ class AblationRetriever(Retriever):
         if not extra:
             return super()._vector_search(text, k, where, mode)
         sparse = (list(own_ids) + extra, [1.0] * len(own_ids) + [weight] * len(extra))
-        matches = self.store.query(dense=self.embed_query(text), sparse=sparse, limit=k * 3, where=where,
-                                   fusion=self.fusion)
-        return self._rank(matches)[:k]
+        dense = self.embed_query(text)
+        matches = self.store.query(dense=dense, sparse=sparse, limit=self._fetch(k), where=where, fusion=self.fusion)
+        return self._ranked(matches, text, dense, k)
 
 
 @dataclass

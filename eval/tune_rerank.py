@@ -53,7 +53,7 @@ def collect(retriever: Retriever, questions: list[GoldQuestion], depth: int) -> 
         text = normalize_query(q.query)
         cosines = retriever.store.cosines(retriever.embed_query(text), [h.point_id for h in head])
         out.append(Candidates(candidate_signals(head, text, cosines),
-                              [rank == i + 1 or _answers(h, q, doc_keys) for i, h in enumerate(head)],
+                              [_answers(h, q, doc_keys) for h in head],
                               rank if rank is not None and rank > depth else None))
     return out
 
@@ -83,7 +83,11 @@ def mrr(rs: list[int | None]) -> float:
 
 
 def best(cands: list[Candidates], grid: list[RerankWeights]) -> RerankWeights:
-    return max(grid, key=lambda w: (recall(ranks(cands, w), 3), recall(ranks(cands, w), 1), mrr(ranks(cands, w))))
+    def objective(w: RerankWeights) -> tuple[float, float, float]:
+        rs = ranks(cands, w)
+        return recall(rs, 3), recall(rs, 1), mrr(rs)
+
+    return max(grid, key=objective)
 
 
 def line(name: str, rs: list[int | None]) -> str:

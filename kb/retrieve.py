@@ -171,10 +171,19 @@ class Retriever:
         sparse = query_vector(text) if mode in {"hybrid", "sparse"} else None
         if mode == "sparse" and not sparse[0]:
             return []
-        fetch = max(k * 3, self.rerank.depth + 10)
-        matches = self.store.query(dense=dense, sparse=sparse, limit=fetch, where=where, fusion=self.fusion)
+        matches = self.store.query(dense=dense, sparse=sparse, limit=self._fetch(k), where=where,
+                                   fusion=self.fusion)
+        return self._ranked(matches, text, dense if mode == "hybrid" else None, k)
+
+    def _fetch(self, k: int) -> int:
+        """Fused chunks to ask the store for: enough for ``k`` provisions and the second stage."""
+        return max(k * 3, self.rerank.depth + 10)
+
+    def _ranked(self, matches: list[Match], text: str, dense: list[float] | None, k: int) -> list[Hit]:
+        """Fused matches → the ``k`` best provisions: priors, one per provision, then the second
+        stage when a query vector is given (hybrid search)."""
         hits = self._rank(matches)
-        if mode == "hybrid" and self.rerank.depth > 1:
+        if dense is not None and self.rerank.depth > 1:
             head = hits[:self.rerank.depth]
             hits = rerank(hits, text, self.store.cosines(dense, [h.point_id for h in head]), self.rerank,
                           self._prior)
