@@ -183,6 +183,7 @@ class Outcome:
     verbatim: int = 0
     spans: int = 0
     must: list[bool] = field(default_factory=list)
+    cited: int = 0  # provisions the answer cites
 
 
 def ratio(num: int, den: int) -> str:
@@ -198,6 +199,8 @@ def figures(outcomes: list[Outcome]) -> dict[str, str]:
     return {
         "gold provision cited (all in-scope)": ratio(sum(o.gold for o in ins), len(ins)),
         "gold provision cited (answered only)": ratio(sum(o.gold for o in answered), len(answered)),
+        "provisions cited per answer (in-scope answered)":
+            f"{sum(o.cited for o in answered) / len(answered):.2f}" if answered else "–",
         "quoted spans verbatim": ratio(sum(o.verbatim for o in outcomes), sum(o.spans for o in outcomes)),
         "out-of-scope abstention": ratio(sum(o.abstained for o in oos), len(oos)),
         "in-scope false abstention": ratio(len(ins) - len(answered), len(ins)),
@@ -225,7 +228,8 @@ def run(answerer: Answerer, questions: list[GoldQuestion], must: dict[str, tuple
             on_answer(a)
         ok, n = verbatim_counts(a)
         in_scope = q.kind != "out_of_scope"  # how the gold files mark the questions we must decline
-        o = Outcome(q.id, q.kind, in_scope, a.abstained, cites_gold(a, gold_targets(q, doc_keys)), ok, n)
+        o = Outcome(q.id, q.kind, in_scope, a.abstained, cites_gold(a, gold_targets(q, doc_keys)), ok, n,
+                    cited=len(a.citations))
         if q.id in must:
             query, needles = must[q.id]
             o.must = must_contain((a if query == q.query else answerer.answer(query)).text, needles)

@@ -53,8 +53,12 @@ class Signals:
     line_cos: float
     overlap: float
 
+    def match(self, w: RerankWeights) -> float:
+        """How well the candidate itself matches the question, its fused place left out."""
+        return w.chunk * self.chunk_cos + w.line * self.line_cos + w.overlap * self.overlap
+
     def score(self, w: RerankWeights) -> float:
-        return -w.place * self.place + w.chunk * self.chunk_cos + w.line * self.line_cos + w.overlap * self.overlap
+        return self.match(w) - w.place * self.place
 
 
 def term_weights(question: str) -> dict[str, int]:

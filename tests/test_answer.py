@@ -78,3 +78,30 @@ def test_followup_rules():
 def test_reference_to_a_missing_article_says_so(answerer):
     a = answerer.answer("处罚法第九百条")
     assert a.abstained and "《中华人民共和国行政处罚法》中没有第九百条" in a.text
+
+
+def test_close_fourth_and_fifth_provisions_are_quoted():
+    """Three provisions always; a fourth and fifth when they match as well as the first."""
+    from kb.answer.extractive import CLOSE_MARGIN, extract, quoted_provisions
+    from kb.model import Hit
+
+    assert quoted_provisions([10.0, 9.9, 9.5, 10.0 - CLOSE_MARGIN, 8.0]) == 4
+    assert quoted_provisions([10.0, 9.0, 8.0, 7.0]) == 3
+    assert quoted_provisions([10.0, 9.9]) == 2
+    assert quoted_provisions([10.0] * 6) == 5
+
+    def hit(i: int) -> Hit:
+        text = (f"第{i}条 经营者销售过期食品的，由监管部门没收违法所得。"
+                f"情节严重的，吊销许可证。本条第{i}项另有期限规定。")
+        return Hit(f"c{i}", f"d{i}", f"第{i}条", f"规定{i}", f"规定{i}", "rule", "current", "2024-01-01",
+                   "", text, 1.0)
+
+    hits = [hit(i) for i in range(1, 6)]
+    question = "销售过期食品怎么处罚"
+    assert len(extract(question, hits).citations) == 3
+    close = extract(question, hits, matches=[10.0, 9.9, 9.8, 9.7, 9.6])
+    assert [c.chunk_key for c in close.citations] == ["c1", "c2", "c3", "c4", "c5"]
+    for c in close.citations:
+        assert c.quote in c.chunk_text and f"[{c.n}]" in close.text
+    extra = [c.quote for c in close.citations[3:]]
+    assert all(q.count("。") <= 1 for q in extra)  # an extra provision brings its best sentence only

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.answer.abstain import gather, should_abstain, warm_up
-from kb.answer.extractive import citation_for, extract, whole_provision
+from kb.answer.extractive import MAX_PROVISIONS, citation_for, extract, whole_provision
 from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
 from kb.config import Settings, load_settings
@@ -66,24 +66,25 @@ class Answerer:
             return Answer(question, NO_BASIS, abstained=True, reason="nothing retrieved", mode="none",
                           resolved_question=resolved)
         neighbours = self.retriever.dense_neighbours(resolved, doc_types=doc_types)
-        top = self.retriever.signals(resolved, hits[:1])[0]
-        evidence = gather(resolved, hits, [n.score for n in neighbours], top, self.retriever.term_in_corpus)
+        signals = self.retriever.signals(resolved, hits[:MAX_PROVISIONS])
+        evidence = gather(resolved, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus)
         abstain, conf = should_abstain(evidence)
         if abstain and not result.scoped_to:
             related = [citation_for(i + 1, h, 0, _first_sentence_end(h.text), None) for i, h in enumerate(hits[:3])]
             return Answer(question, NO_BASIS, abstained=True, confidence=conf, mode="none", related=related,
                           reason=f"retrieval evidence too weak (confidence {conf:.2f})", resolved_question=resolved)
-        answer = self._compose(question, resolved, hits, history, on_token)
+        matches = [x.match(self.retriever.rerank) for x in signals]
+        answer = self._compose(question, resolved, hits, matches, history, on_token)
         answer.confidence = conf
         return self._finish(answer)
 
-    def _compose(self, question: str, resolved: str, hits: list[Hit], history: list[str] | None,
-                 on_token: Callable[[str], None] | None) -> Answer:
+    def _compose(self, question: str, resolved: str, hits: list[Hit], matches: list[float],
+                 history: list[str] | None, on_token: Callable[[str], None] | None) -> Answer:
         from kb.answer import llm
 
         note = ""
         if llm.llm_configured(self.settings):
-            citations = [citation_for(i + 1, h, 0, len(h.text), None) for i, h in enumerate(hits[:5])]
+            citations = [citation_for(i + 1, h, 0, len(h.text), None) for i, h in enumerate(hits[:MAX_PROVISIONS])]
             try:
                 _draft, verified = llm.generate(resolved, citations, self.settings, history=history,
                                                 on_token=on_token)
@@ -96,7 +97,7 @@ class Answerer:
                 used = [c for c in citations if c.n in verified.used]
                 notes = [f"已删除 {len(verified.dropped)} 句无法在所引条文中核验的内容。"] if verified.dropped else []
                 return Answer(question, verified.text, used, mode="llm", notes=notes, resolved_question=resolved)
-        ex = extract(resolved, hits[:5])
+        ex = extract(resolved, hits[:MAX_PROVISIONS], matches=matches)
         answer = Answer(question, ex.text, ex.citations, mode="extractive", resolved_question=resolved)
         if note:
             answer.notes.append(note)

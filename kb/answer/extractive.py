@@ -5,6 +5,13 @@ Sentences are scored, not just chunks: a question's words weighted by how rare t
 the candidate sentences, plus a prior for the provision's retrieval rank. A sentence that
 introduces a list (「有下列情形之一的：」) brings its items along, because the items are the
 answer. Output is capped so an officer reads an answer, not a chapter.
+
+Three provisions are always quoted. A fourth and fifth are quoted too (their best sentence
+only) when the second stage cannot tell them from the first: their match with the question
+(:meth:`kb.rerank.Signals.match`) lies within CLOSE_MARGIN of the first one's. The margin is
+the median gap between the first and the third provision over the sample gold questions,
+computed without their labels (``python -m eval.citation_margin``): a provision as close to
+the first as a typical third one is cited like one.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from kb.model import Hit
 from kb.sparse import tokenize
 
 MAX_ANSWER_CHARS = 360
-MAX_PROVISIONS = 3
+MIN_PROVISIONS = 3
+MAX_PROVISIONS = 5
+CLOSE_MARGIN = 0.70
 RANK_PRIOR = (0.6, 0.35, 0.2, 0.1, 0.05, 0.0)
 
 
@@ -47,14 +56,25 @@ def whole_provision(hits: list[Hit]) -> Extract:
     return Extract(text, citations)
 
 
-def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS) -> Extract:
+def quoted_provisions(matches: list[float]) -> int:
+    """How many of the hits to quote, from their match scores (best first): MIN_PROVISIONS,
+    and up to MAX_PROVISIONS while a hit is within CLOSE_MARGIN of the first."""
+    n = min(MIN_PROVISIONS, len(matches))
+    while n < min(MAX_PROVISIONS, len(matches)) and matches[0] - matches[n] <= CLOSE_MARGIN:
+        n += 1
+    return n
+
+
+def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS,
+            matches: list[float] | None = None) -> Extract:
     """Pick, order and cite the answering sentences from ``hits`` (best first).
 
-    The provisions are the first MAX_PROVISIONS hits: the retriever's second stage has
-    already ordered them by how well each matches the question as a whole. Each gets its best
-    sentence (with its list items); the rest of the length budget goes to the next-best
-    sentences of those same provisions."""
-    hits = hits[:MAX_PROVISIONS]
+    The retriever's second stage has already ordered the hits by how well each matches the
+    question as a whole; ``matches`` are those match scores, deciding how many are quoted
+    (without them, MIN_PROVISIONS). Each quoted provision gets its best sentence (with its list
+    items); the rest of the length budget goes to the next-best sentences of the first
+    MIN_PROVISIONS."""
+    hits = hits[:quoted_provisions(matches) if matches else MIN_PROVISIONS]
     candidates: list[tuple[float, int, Sentence]] = []
     per_hit = [split_sentences(h.text) for h in hits]
     q_terms = set(tokenize(question))
@@ -82,6 +102,8 @@ def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS) -
             chosen[i] = group
             used += sum(len(x.text) for x in group)
     for _score, i, s in candidates:
+        if i >= MIN_PROVISIONS:  # a close extra provision: its best sentence only
+            continue
         group = _with_list_items(s, per_hit[i])
         size = sum(len(x.text) for x in group)
         if used and used + size > max_chars:
