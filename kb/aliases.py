@@ -6,6 +6,7 @@ Built from the documents in the knowledge base plus a small table we maintain
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -33,3 +34,10 @@ def aliases_for(title: str, short: str) -> list[str]:
         if n and n not in seen:
             seen.append(n)
     return seen
+
+
+def document_names(title: str, short: str, own: Iterable[str] = ()) -> list[str]:
+    """:func:`aliases_for` plus the document's own aliases (its front matter): every name a
+    question may use for it, and the names the tokenizer keeps whole (kb.sparse.add_terms) on
+    the ingest side and the query side alike."""
+    return aliases_for(title, short) + [n for n in own if n]

@@ -54,6 +54,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"{r.status:9} {r.doc_key}  ({r.chunks} chunks, {r.seconds:.1f}s)  {r.path}")
     print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
           f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
+    if report.retokenized and not args.quiet:
+        print(f"{report.retokenized} stored chunks re-tokenized with the names of newly ingested documents")
     if report.count("added") or report.count("replaced"):
         _flag_questions(settings)
     return EXIT_FAILED if report.failed else 0

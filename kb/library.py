@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kb.aliases import document_names
 from kb.errors import NotFoundError
 from kb.store import Match, VectorStore, point_id
 
@@ -46,6 +47,10 @@ class DocumentInfo:
     chunks: int
     source_path: str
     payload: dict[str, Any]
+
+    def names(self) -> list[str]:
+        """Every name a question may use for this document (kb.aliases.document_names)."""
+        return document_names(self.title, self.short_title, self.payload.get("aliases", []))
 
 
 def _info(m: Match) -> DocumentInfo:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kb.aliases import aliases_for
 from kb.config import Settings, doc_type_weights
 from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
@@ -71,7 +70,7 @@ class Retriever:
         self.documents: list[DocumentInfo] = list_documents(self.store)
         self._by_name: dict[str, list[DocumentInfo]] = {}
         for doc in self.documents:
-            for name in aliases_for(doc.title, doc.short_title) + list(doc.payload.get("aliases", [])):
+            for name in doc.names():
                 self._by_name.setdefault(name, []).append(doc)
         self._current_titles = {d.title for d in self.documents if d.status == "current"}
         add_terms(self._by_name)

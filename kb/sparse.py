@@ -5,6 +5,13 @@ raw term frequencies. Term ids are a stable hash of the token, so the store need
 vocabulary and two processes always agree. jieba's search mode emits both 行政处罚 and its
 parts 行政/处罚, which lets a short query meet a long compound in the text.
 A user dictionary keeps law names and enforcement terms whole.
+
+Names learned from the corpus (add_terms) must change nothing but the text that contains
+them. jieba's ``add_word`` also adds the word's frequency to the dictionary total, and every
+word of a segmentation path pays ``-log(total)``, so each name learned used to shift how all
+text was cut (towards fewer, longer words): a chunk's sparse vector depended on how many
+documents had been ingested before it, and the query side, which knows every name, cut text
+differently again. The total is therefore held at its value after the fixed dictionaries load.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from importlib import resources
 
 _lock = threading.Lock()
 _ready: set[str] = set()
+_base_total: list[float] = []  # jieba's dictionary total once the fixed dictionaries are in
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 _DIGITS_ONLY = re.compile(r"^[0-9０-９.]+$")
 
@@ -45,12 +53,14 @@ def _jieba():
                 jieba.setLogLevel(logging.WARNING)
                 for term in legal_terms():
                     jieba.add_word(term, freq=50000)
+                _base_total.append(jieba.dt.total)
                 _ready.add("base")
     return jieba
 
 
 def add_terms(terms: Iterable[str]) -> None:
-    """Teach the tokenizer law names and aliases found in the corpus (kept whole)."""
+    """Teach the tokenizer law names and aliases found in the corpus (kept whole); text that
+    does not contain one of them is cut exactly as before (see the module docstring)."""
     jieba = _jieba()
     with _lock:
         for term in terms:
@@ -58,6 +68,7 @@ def add_terms(terms: Iterable[str]) -> None:
             if len(term) >= 2 and term not in _ready:
                 jieba.add_word(term, freq=50000)
                 _ready.add(term)
+        jieba.dt.total = _base_total[0]
 
 
 def tokenize(text: str) -> list[str]:

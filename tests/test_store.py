@@ -64,6 +64,18 @@ def test_set_payload_and_delete_by_filter(store):
     assert {m.payload["path"] for m in store.scroll({"doc_key": "B"})} == {"第一条"}
 
 
+def test_set_sparse_replaces_only_the_sparse_vector(store):
+    store.upsert(_points())
+    store.set_sparse({point_id("a"): ([7], [3.0])})
+    live = {"record": "chunk", "state": "live"}
+    by_term = store.query(dense=None, sparse=([7], [1.0]), limit=3, where=live)
+    assert [m.payload["doc_key"] for m in by_term] == ["A", "B"]  # a now holds term 7, three times
+    assert store.query(dense=None, sparse=([5], [1.0]), limit=3, where=live) == []  # and no longer 5
+    (a,) = [p for batch in store.export() for p in batch if p.id == point_id("a")]
+    assert a.dense == pytest.approx([1, 0, 0, 0]) and a.payload["path"] == "第一条"
+    assert (list(a.sparse[0]), list(a.sparse[1])) == ([7], [3.0])
+
+
 def test_dimension_mismatch_is_a_clear_error(tmp_path):
     edge = EdgeStore(tmp_path / "e")
     edge.ensure_schema(4)

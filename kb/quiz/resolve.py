@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kb.aliases import aliases_for
 from kb.errors import NotFoundError
 from kb.library import DocumentInfo, list_documents, resolve_document
 from kb.model import Hit
@@ -31,7 +30,7 @@ class KBResolver:
         self.store = store
         self._by_name: dict[str, list[DocumentInfo]] = {}
         for doc in list_documents(store):
-            for name in aliases_for(doc.title, doc.short_title) + list(doc.payload.get("aliases", [])):
+            for name in doc.names():
                 self._by_name.setdefault(name, []).append(doc)
 
     @classmethod

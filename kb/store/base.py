@@ -69,6 +69,10 @@ class VectorStore(Protocol):
 
     def upsert(self, points: list[StoredPoint]) -> None: ...
 
+    def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
+        """Replace the sparse vectors of existing points, their other vectors and payload kept
+        (re-tokenizing chunks needs no re-embedding)."""
+
     def set_payload(self, where: Where, payload: dict[str, Any], where_not: Where | None = None) -> None: ...
 
     def delete(self, where: Where, where_not: Where | None = None) -> None: ...

@@ -81,6 +81,13 @@ class ClientStore:
             structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
         self.client.upsert(self.collection, structs, wait=True)
 
+    def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
+        if not vectors:
+            return
+        self.client.update_vectors(self.collection, [
+            models.PointVectors(id=i, vector={SPARSE: models.SparseVector(indices=list(ix), values=list(vals))})
+            for i, (ix, vals) in vectors.items()], wait=True)
+
     def set_payload(self, where: Where, payload: dict[str, Any], where_not: Where | None = None) -> None:
         self.client.set_payload(self.collection, payload, points=_filter(where, where_not), wait=True)
 

@@ -115,6 +115,12 @@ class EdgeStore:
             edge_points.append(qe.Point(p.id, vector, p.payload))
         self.shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
+    def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
+        if not vectors:
+            return
+        self.shard.update(qe.UpdateOperation.update_vectors(
+            [qe.PointVectors(i, {SPARSE: qe.SparseVector(list(ix), list(vals))}) for i, (ix, vals) in vectors.items()]))
+
     def set_payload(self, where: Where, payload: dict[str, Any], where_not: Where | None = None) -> None:
         self.shard.update(qe.UpdateOperation.set_payload_by_filter(_filter(where, where_not), payload))
 

@@ -1,0 +1,100 @@
+"""Sparse vectors are a function of the stored documents, not of the order or history of the
+ingests that stored them (ingest.sparse_refresh, kb.sparse.add_terms)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.sparse_refresh import NameFinder
+from kb.sparse import add_terms, tokenize
+from kb.store import open_store
+from tests.conftest import EMBED_CACHE, ROOT, SAMPLE, make_settings, sample
+
+# The case names 《城乡规划法》, a law that sorts (and so is ingested) after it.
+CASE = "case_spc-xingzheng-xieyi-dianxing-anli-pi2_08-anhui-huaining.md"
+LAW = "law_chengxiang-guihua-fa_2019.md"
+
+
+def kb_ingest(data: Path, *files: str) -> subprocess.CompletedProcess:
+    """`kb ingest` in a fresh process: its tokenizer knows only what the store teaches it."""
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_EMBED_CACHE": str(EMBED_CACHE)}
+    out = subprocess.run([sys.executable, "-m", "kb.cli", "ingest", *(str(sample(f)) for f in files)],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def sparse_by_point(data: Path) -> dict[str, tuple[list[int], list[float]]]:
+    store = open_store(make_settings(data))
+    try:
+        return {p.id: (list(p.sparse[0]), list(p.sparse[1])) for batch in store.export() for p in batch
+                if p.payload.get("record") == "chunk"}
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, tuple[list[int], list[float]]]:
+    """Both documents in one run, the law first: every chunk cut knowing 城乡规划法."""
+    if not SAMPLE.exists():
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    data = tmp_path_factory.mktemp("law-first")
+    kb_ingest(data, LAW, CASE)
+    return sparse_by_point(data)
+
+
+def test_ingest_order_and_history_do_not_change_sparse_vectors(reference, tmp_path):
+    case_first = tmp_path / "case-first"
+    out = kb_ingest(case_first, CASE, LAW)
+    assert "re-tokenized" in out.stdout
+    assert sparse_by_point(case_first) == reference
+
+    two_runs = tmp_path / "two-runs"
+    kb_ingest(two_runs, CASE)
+    kb_ingest(two_runs, LAW)
+    assert sparse_by_point(two_runs) == reference
+
+
+def test_a_run_killed_before_re_tokenizing_is_made_good_by_the_next(reference, tmp_path, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    data = tmp_path / "killed"
+    kb_ingest(data, CASE)
+
+    def killed(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "sync_sparse", killed)
+    ingestor = pipeline.Ingestor(make_settings(data))
+    with pytest.raises(KeyboardInterrupt):
+        ingestor.ingest([sample(LAW)])
+    ingestor.close()
+    assert sparse_by_point(data) != reference  # the case's chunks were cut without the law's name
+
+    out = kb_ingest(data, CASE, LAW)
+    assert "2 unchanged" in out.stdout and "re-tokenized" in out.stdout
+    assert sparse_by_point(data) == reference
+
+
+def test_learning_names_changes_only_text_that_contains_them():
+    text = "".join(p.read_text(encoding="utf-8")[:20000] for p in sorted(SAMPLE.glob("law_*.md")))
+    if not text:
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    before = tokenize(text)
+    # About what the national corpus teaches (three names for each of 1,559 documents).
+    add_terms(f"测试专用第{i}号名称条例" for i in range(4700))
+    assert tokenize(text) == before
+    assert "测试专用第7号名称条例" in tokenize("依照测试专用第7号名称条例第三条处理")
+
+
+def test_name_finder():
+    finder = NameFinder(["城乡规划法", "规划法", "法"])
+    assert finder.occurs_in("违反《中华人民共和国城乡规划法》第四十条")
+    assert finder.occurs_in("依照规划法")
+    assert not finder.occurs_in("依法作出处罚决定")  # one-character names are ignored
+    assert not NameFinder([])
