@@ -7,7 +7,7 @@ therefore tokenized without that name: the same corpus gave different sparse vec
 depending on the order and history of ingests (9 of 1,961 sample chunks in a fresh ingest),
 while questions, tokenized with every stored name known, met those chunks less well. After a
 run that learned names, every chunk whose text contains one is tokenized again and its sparse
-vector replaced; nothing is re-embedded, so the cost is a scan of the chunk texts. (Learning a
+vector replaced where it changed; nothing is re-embedded, so the cost is a scan of the chunk texts. (Learning a
 name changes nothing else: kb.sparse holds jieba's dictionary total fixed.)
 
 The names the stored vectors were tokenized with are kept in a record of their own, written
@@ -49,22 +49,29 @@ class NameFinder:
 
 def refresh_sparse(store: VectorStore, learned: Iterable[str]) -> int:
     """Re-tokenize the stored chunks that contain a ``learned`` name (the tokenizer must know
-    them already); returns how many chunks were rewritten."""
+    them already) and rewrite those whose sparse vector changed; returns how many changed.
+    Most chunks that contain a name were cut after it was learned (every chunk names its own
+    document in its breadcrumb) and are left alone."""
     finder = NameFinder(learned)
     if not finder:
         return 0
-    pending: dict[str, tuple[list[int], list[float]]] = {}
+    fresh: dict[str, tuple[list[int], list[float]]] = {}
     rewritten = 0
+
+    def write_changed() -> int:
+        stored = store.sparse_vectors(list(fresh))
+        changed = {i: v for i, v in fresh.items() if stored.get(i) != v}
+        store.set_sparse(changed)
+        fresh.clear()
+        return len(changed)
+
     for match in store.scroll({"record": "chunk"}):
         text = stored_embed_text(match.payload)
         if finder.occurs_in(text):
-            pending[match.id] = sparse_vector(text)
-        if len(pending) >= BATCH:
-            store.set_sparse(pending)
-            rewritten += len(pending)
-            pending = {}
-    store.set_sparse(pending)
-    return rewritten + len(pending)
+            fresh[match.id] = sparse_vector(text)
+        if len(fresh) >= BATCH:
+            rewritten += write_changed()
+    return rewritten + write_changed()
 
 
 def tokenized_names(store: VectorStore) -> set[str]:

@@ -74,6 +74,8 @@ def test_set_sparse_replaces_only_the_sparse_vector(store):
     (a,) = [p for batch in store.export() for p in batch if p.id == point_id("a")]
     assert a.dense == pytest.approx([1, 0, 0, 0]) and a.payload["path"] == "第一条"
     assert (list(a.sparse[0]), list(a.sparse[1])) == ([7], [3.0])
+    assert store.sparse_vectors([point_id("a"), point_id("b"), point_id("doc")]) == {
+        point_id("a"): ([7], [3.0]), point_id("b"): ([1, 7], [1.0, 1.0])}  # the record has none
 
 
 def test_dimension_mismatch_is_a_clear_error(tmp_path):

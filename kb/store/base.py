@@ -69,6 +69,10 @@ class VectorStore(Protocol):
 
     def upsert(self, points: list[StoredPoint]) -> None: ...
 
+    def sparse_vectors(self, ids: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+        """The stored sparse vectors of ``ids`` (points without one are left out)."""
+        ...
+
     def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
         """Replace the sparse vectors of existing points, their other vectors and payload kept
         (re-tokenizing chunks needs no re-embedding)."""

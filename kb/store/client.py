@@ -81,6 +81,16 @@ class ClientStore:
             structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
         self.client.upsert(self.collection, structs, wait=True)
 
+    def sparse_vectors(self, ids: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+        if not self._exists or not ids:
+            return {}
+        out = {}
+        for r in self.client.retrieve(self.collection, ids, with_payload=False, with_vectors=[SPARSE]):
+            v = (r.vector or {}).get(SPARSE) if isinstance(r.vector, dict) else None
+            if v is not None:
+                out[str(r.id)] = (list(v.indices), [float(x) for x in v.values])
+        return out
+
     def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
         if not vectors:
             return

@@ -115,6 +115,16 @@ class EdgeStore:
             edge_points.append(qe.Point(p.id, vector, p.payload))
         self.shard.update(qe.UpdateOperation.upsert_points(edge_points))
 
+    def sparse_vectors(self, ids: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+        if self._shard is None or not ids:
+            return {}
+        out = {}
+        for r in self.shard.retrieve(ids, False, [SPARSE]):
+            v = (r.vector or {}).get(SPARSE)
+            if v is not None:
+                out[str(r.id)] = (list(v.indices), [float(x) for x in v.values])
+        return out
+
     def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
         if not vectors:
             return
