@@ -12,7 +12,7 @@ never touch a backend's filter classes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,17 @@ class Fusion:
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     prefetch_limit: int = 50
+
+
+def sparse_by_id(records: Iterable[Any]) -> dict[str, tuple[list[int], list[float]]]:
+    """The sparse vectors of retrieved records (qdrant-client's and Qdrant Edge's alike: an
+    ``id`` and a ``vector`` dict whose sparse entry has ``indices`` and ``values``)."""
+    out = {}
+    for r in records:
+        v = r.vector.get(SPARSE) if isinstance(r.vector, dict) else None
+        if v is not None:
+            out[str(r.id)] = (list(v.indices), [float(x) for x in v.values])
+    return out
 
 
 class VectorStore(Protocol):

@@ -12,7 +12,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from kb.errors import StoreError
-from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where
+from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where, sparse_by_id
 
 
 class ClientStore:
@@ -84,12 +84,7 @@ class ClientStore:
     def sparse_vectors(self, ids: list[str]) -> dict[str, tuple[list[int], list[float]]]:
         if not self._exists or not ids:
             return {}
-        out = {}
-        for r in self.client.retrieve(self.collection, ids, with_payload=False, with_vectors=[SPARSE]):
-            v = (r.vector or {}).get(SPARSE) if isinstance(r.vector, dict) else None
-            if v is not None:
-                out[str(r.id)] = (list(v.indices), [float(x) for x in v.values])
-        return out
+        return sparse_by_id(self.client.retrieve(self.collection, ids, with_payload=False, with_vectors=[SPARSE]))
 
     def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
         if not vectors:

@@ -15,7 +15,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from kb.errors import StoreError
-from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where
+from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where, sparse_by_id
 
 _SCHEMA_FILE = "zhifakb_schema.json"
 
@@ -118,12 +118,7 @@ class EdgeStore:
     def sparse_vectors(self, ids: list[str]) -> dict[str, tuple[list[int], list[float]]]:
         if self._shard is None or not ids:
             return {}
-        out = {}
-        for r in self.shard.retrieve(ids, False, [SPARSE]):
-            v = (r.vector or {}).get(SPARSE)
-            if v is not None:
-                out[str(r.id)] = (list(v.indices), [float(x) for x in v.values])
-        return out
+        return sparse_by_id(self.shard.retrieve(ids, False, [SPARSE]))
 
     def set_sparse(self, vectors: dict[str, tuple[list[int], list[float]]]) -> None:
         if not vectors:
