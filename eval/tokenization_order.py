@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--variant", choices=("before", "after"), required=True)
     args = ap.parse_args()
     started = time.perf_counter()
-    docs = []  # (file name, doc key, names, chunk embed texts), in ingest order
+    docs: list[Doc] = []  # in ingest order
     paths: list[tuple[str, str]] = []  # (doc key, provision path) per chunk
     for path in expand_paths([args.corpus]):
         try:

@@ -28,7 +28,7 @@ from kb.chunking import chunk_document, embed_text, part_texts
 from kb.config import Settings
 from kb.embed import CachedEmbedder, cached_embedder
 from kb.errors import KBError, StructureError
-from kb.library import doc_record_id, doc_text_id, get_document, list_documents, refresh_statuses
+from kb.library import doc_record_id, doc_text_id, get_document, refresh_statuses
 from kb.metadata import short_title
 from kb.model import Chunk, Document, SourceText
 from kb.sparse import add_terms, sparse_vector
@@ -128,7 +128,7 @@ class Ingestor:
         self.store = store or open_store(settings)
         self.embedder = embedder or cached_embedder(settings)
         self.store.ensure_schema(self.embedder.dim, parts=settings.part_vectors)
-        add_terms(n for d in list_documents(self.store) for n in d.names())
+        self._repaired = sync_sparse(self.store)  # after a killed run or a removal; teaches the names
 
     def ingest(self, paths: Iterable[str | Path],
                on_file: Callable[[FileResult, int, int], None] | None = None) -> IngestReport:
@@ -151,8 +151,8 @@ class Ingestor:
         changed = any(r.status in {"added", "replaced"} for r in report.results)
         if changed:
             refresh_statuses(self.store)
-        # Also after a run that changed nothing: the run before may have been killed before this.
-        report.retokenized = sync_sparse(self.store, {n for d in list_documents(self.store) for n in d.names()})
+        report.retokenized = self._repaired + sync_sparse(self.store)
+        self._repaired = 0
         if changed:
             # Qdrant Edge never optimises on its own: without this a bulk load stays in
             # unindexed segments full of replaced points (national corpus: store query p50

@@ -12,8 +12,8 @@ name changes nothing else: kb.sparse holds jieba's dictionary total fixed.)
 
 The names the stored vectors were tokenized with are kept in a record of their own, written
 after the chunks are redone, so a run killed before that point is made good by the next one.
-A name whose document is removed stays in the vectors of chunks that contain it (they keep
-the whole name as one more token) until those chunks are ingested again.
+When a document is removed, its names are forgotten and the chunks that contain them cut
+again without them, so the knowledge base is what a fresh ingest of the remaining files gives.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from kb.chunking import stored_embed_text
-from kb.sparse import add_terms, sparse_vector
+from kb.library import list_documents
+from kb.sparse import sparse_vector, taught_names, use_names
 from kb.store import StoredPoint, VectorStore, point_id
 
 BATCH = 256
@@ -32,7 +33,7 @@ NAMES_RECORD = point_id("tokenizer-names")
 class NameFinder:
     """Which of many names occur in a text: names are indexed by their first two characters,
     so a text is read once however many names there are (the national corpus teaches about
-    3,000 in its first ingest)."""
+    2,000 in its first ingest)."""
 
     def __init__(self, names: Iterable[str]) -> None:
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
@@ -47,12 +48,13 @@ class NameFinder:
         return any(name in text for p in prefixes for name in self._by_prefix[p])
 
 
-def refresh_sparse(store: VectorStore, learned: Iterable[str]) -> int:
-    """Re-tokenize the stored chunks that contain a ``learned`` name (the tokenizer must know
-    them already) and rewrite those whose sparse vector changed; returns how many changed.
+def refresh_sparse(store: VectorStore, changed_names: Iterable[str]) -> int:
+    """Re-tokenize the stored chunks that contain one of ``changed_names`` (names the
+    tokenizer has just learned or forgotten) and rewrite those whose sparse vector changed;
+    returns how many changed.
     Most chunks that contain a name were cut after it was learned (every chunk names its own
     document in its breadcrumb) and are left alone."""
-    finder = NameFinder(learned)
+    finder = NameFinder(changed_names)
     if not finder:
         return 0
     fresh: dict[str, tuple[list[int], list[float]]] = {}
@@ -80,13 +82,19 @@ def tokenized_names(store: VectorStore) -> set[str]:
     return set(found[0].payload.get("names", [])) if found else set()
 
 
-def sync_sparse(store: VectorStore, names: set[str]) -> int:
-    """Bring every stored sparse vector in line with ``names`` (the names of the stored
-    documents); returns how many chunks were re-tokenized."""
+def sync_sparse(store: VectorStore) -> int:
+    """Bring every stored sparse vector in line with the names of the stored documents, and
+    the tokenizer too; returns how many chunks were rewritten. Ingest calls it before a run
+    (repairing a killed run or a removal) and after; removing a document calls it as well."""
+    names = {n for d in list_documents(store) for n in d.names()}
     done = tokenized_names(store)
-    learned = names - done
-    add_terms(learned)
-    rewritten = refresh_sparse(store, learned)
-    if names != done:
+    # Names this process taught that no stored document has (a file that failed after its
+    # names were taught, another store's) may have cut chunks written meanwhile.
+    stale = taught_names() - names
+    use_names(names)
+    rewritten = refresh_sparse(store, (names ^ done) | stale)
+    if names and names != done:
         store.upsert([StoredPoint(NAMES_RECORD, {"record": "tokenizer", "names": sorted(names)})])
+    elif done and not names:  # the last document went: leave an empty knowledge base empty
+        store.delete({"record": "tokenizer"})
     return rewritten

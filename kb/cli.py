@@ -189,6 +189,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from ingest.sparse_refresh import sync_sparse
     from kb.library import find_documents, remove_document
     from kb.store import open_store
 
@@ -200,6 +201,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     n = remove_document(store, matches[0].key)
+    sync_sparse(store)  # the names it took with it leave the other chunks' sparse vectors
     store.close()
     print(f"removed {matches[0].key} ({n} chunks)")
     _flag_questions(_settings(args))

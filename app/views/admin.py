@@ -34,6 +34,7 @@ from ingest.loaders.pdf_text import CORRUPT as PDF_CORRUPT
 from ingest.loaders.pdf_text import ENCRYPTED as PDF_ENCRYPTED
 from ingest.loaders.pdf_text import NO_TEXT, UNREADABLE
 from ingest.pipeline import SUFFIXES, FileResult, Ingestor
+from ingest.sparse_refresh import sync_sparse
 from kb.embed import CachedEmbedder, EmbeddingCache
 from kb.errors import KBError
 from kb.library import list_documents, remove_document
@@ -312,6 +313,7 @@ def _remove(db: Session, user: User, doc_key: str) -> None:
         return
     try:
         chunks = remove_document(retriever.store, doc_key)
+        sync_sparse(retriever.store)
     except KBError:
         st.error(f"文件「{doc_key}」已不在知识库中（可能已被他人删除）。")
         return

@@ -27,7 +27,7 @@ from importlib import resources
 
 from kb.model import Hit
 from kb.rerank import Signals
-from kb.sparse import tokenize
+from kb.sparse import tokenize, word_frequencies
 
 FEATURES = ("dense_top", "coverage", "rare_coverage", "absent_nouns", "length", "top_line", "top_chunk")
 _NOUN_TAGS = ("n", "nz", "ns", "nt", "nr", "vn", "eng")
@@ -47,24 +47,16 @@ class Evidence:
         return [getattr(self, f) for f in FEATURES]
 
 
-@lru_cache(maxsize=1)
-def _general_frequencies() -> tuple[dict[str, int], float]:
-    """jieba's dictionary counts: how common a word is in general Chinese. A question whose
-    rare, specific words (烟花爆竹, 护照) appear in no retrieved provision is out of scope."""
-    import jieba
-
-    jieba.initialize()
-    return jieba.dt.FREQ, float(jieba.dt.total)
-
-
 def rarity(term: str) -> float:
-    freq, total = _general_frequencies()
+    """How rare a word is in general Chinese (jieba's dictionary counts): a question whose
+    rare, specific words (烟花爆竹, 护照) appear in no retrieved provision is out of scope."""
+    freq, total = word_frequencies()
     return math.log(total / (freq.get(term, 0) + 1))
 
 
 def warm_up() -> None:
     """Load jieba's word and part-of-speech dictionaries (seconds, once per process)."""
-    _general_frequencies()
+    word_frequencies()
     _nouns("行政处罚")
 
 
