@@ -58,7 +58,7 @@ class FileResult:
 @dataclass
 class IngestReport:
     results: list[FileResult] = field(default_factory=list)
-    retokenized: int = 0  # stored chunks whose sparse vector was redone with names learned in the run
+    retokenized: int = 0  # stored chunks cut again because document names were learned or forgotten
 
     @property
     def failed(self) -> list[FileResult]:

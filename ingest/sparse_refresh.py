@@ -7,8 +7,8 @@ therefore tokenized without that name: the same corpus gave different sparse vec
 depending on the order and history of ingests (9 of 1,961 sample chunks in a fresh ingest),
 while questions, tokenized with every stored name known, met those chunks less well. After a
 run that learned names, every chunk whose text contains one is tokenized again and its sparse
-vector replaced where it changed; nothing is re-embedded, so the cost is a scan of the chunk texts. (Learning a
-name changes nothing else: kb.sparse holds jieba's dictionary total fixed.)
+vector replaced where it changed; nothing is re-embedded, so the cost is a scan of the chunk
+texts. (Learning a name changes nothing else: kb.sparse never moves jieba's dictionary total.)
 
 The names the stored vectors were tokenized with are kept in a record of their own, written
 after the chunks are redone, so a run killed before that point is made good by the next one.

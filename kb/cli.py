@@ -55,7 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"{report.count('added')} added, {report.count('replaced')} replaced, "
           f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
     if report.retokenized and not args.quiet:
-        print(f"{report.retokenized} stored chunks re-tokenized with the names of newly ingested documents")
+        print(f"{report.retokenized} stored chunks re-tokenized: document names were added or removed")
     if report.count("added") or report.count("replaced"):
         _flag_questions(settings)
     return EXIT_FAILED if report.failed else 0
