@@ -62,7 +62,8 @@ def refresh_sparse(store: VectorStore, changed_names: Iterable[str]) -> int:
 
     def write_changed() -> int:
         stored = store.sparse_vectors(list(fresh))
-        changed = {i: v for i, v in fresh.items() if stored.get(i) != v}
+        # A chunk gone meanwhile (another writer on a shared Qdrant server) is not written back.
+        changed = {i: v for i, v in fresh.items() if i in stored and stored[i] != v}
         store.set_sparse(changed)
         fresh.clear()
         return len(changed)
