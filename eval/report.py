@@ -172,7 +172,8 @@ def retrieval_section(report: Report, run_: RetrievalRun, questions: list[GoldQu
     cols = [f"R@{k}" for k in RECALL_AT] + ["MRR@10", "nDCG@10"]
     lines = [f"## Retrieval — gold set, {len(questions)} questions\n",
              "Same run, same indexed chunks. `hybrid` is the configured retriever (reference lookup, then "
-             "dense + sparse fused in Qdrant); `bm25` is the plain jieba BM25 baseline of eval/bm25.py. "
+             "dense + sparse from Qdrant, fused by kb/store/fusion.py with Qdrant's formulas); `bm25` is "
+             "the plain jieba BM25 baseline of eval/bm25.py. "
              "Recall@k and MRR count the first gold provision found; nDCG@10 counts every gold provision "
              "of a question (binary relevance).\n",
              "| retriever | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]

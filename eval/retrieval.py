@@ -110,7 +110,7 @@ def main(settings: Settings, gold: str = "sample", k_values: Sequence[int] = (1,
     out(format_table(results, k_values, kinds))
     if depth > settings.prefetch_limit:
         pool = 2 * settings.prefetch_limit
-        # Qdrant fuses only the prefetched candidates, so deep recall of hybrid is bounded by them.
+        # Fusion sees only the prefetched candidates, so deep recall of hybrid is bounded by them.
         out(f"note: hybrid fuses the top {settings.prefetch_limit} dense and top {settings.prefetch_limit} sparse "
             f"chunks (prefetch_limit), at most {pool} candidates; its R@k for k > {settings.prefetch_limit} reflects "
             f"that pool (KB_PREFETCH_LIMIT={depth} measures a deeper one)")

@@ -1,4 +1,5 @@
-"""Retrieval: explicit references first, then hybrid dense + sparse search fused in Qdrant.
+"""Retrieval: explicit references first, then hybrid dense + sparse search from Qdrant, fused
+with Qdrant's formulas on our side (kb.store.fusion) so that equal scores rank by point id.
 
 The order of work for a question:
 1. normalise it (full-width digits, white space, length cap);
@@ -191,8 +192,9 @@ class Retriever:
     def _rank(self, matches: list[Match]) -> list[Hit]:
         """Fused matches → provisions best first, priors applied, one hit per provision."""
         hits = self._apply_priors([hit_from_match(m) for m in matches])
-        # Fused scores tie often (RRF with a small k), and the store orders ties differently in
-        # each process; the chunk key settles them, so the same question gets the same answer.
+        # Fused scores tie often (RRF: a dense-only and a sparse-only match at the same rank), and
+        # priors can make new ties; the chunk key settles them, so the same question gets the
+        # same answer on every store holding the same chunks.
         hits.sort(key=lambda h: (-h.score, h.chunk_key))
         return _one_per_provision(hits)
 

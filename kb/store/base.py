@@ -48,7 +48,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Fusion:
-    """How dense and sparse candidates are combined inside Qdrant."""
+    """How dense and sparse candidates are combined (:mod:`kb.store.fusion`, Qdrant's formulas)."""
 
     method: str = "rrf"  # rrf | dbsf
     k: int = 60

@@ -13,6 +13,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from kb.errors import StoreError
 from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where, sparse_by_id
+from kb.store.fusion import Search, hybrid, ranked
 
 
 class ClientStore:
@@ -113,24 +114,20 @@ class ClientStore:
             dense_q, using = [dense_q], PARTS
         sparse_q = (models.SparseVector(indices=list(sparse[0]), values=list(sparse[1]))
                     if sparse is not None and sparse[0] else None)
+        def search(query: Any, using: str) -> Search:
+            def run(n: int) -> list[Match]:
+                result = self.client.query_points(self.collection, query=query, using=using, query_filter=flt,
+                                                  limit=n, with_payload=False)
+                return [Match(str(p.id), float(p.score)) for p in result.points]
+            return run
+
         if dense_q is not None and sparse_q is not None:
-            weights = [fusion.dense_weight, fusion.sparse_weight]
-            method: Any = (models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=weights))
-                           if fusion.method == "rrf" else models.FusionQuery(fusion=models.Fusion.DBSF))
-            result = self.client.query_points(
-                self.collection,
-                prefetch=[models.Prefetch(query=dense_q, using=using, limit=fusion.prefetch_limit, filter=flt),
-                          models.Prefetch(query=sparse_q, using=SPARSE, limit=fusion.prefetch_limit, filter=flt)],
-                query=method, query_filter=flt, limit=limit, with_payload=True)
-        elif dense_q is not None:
-            result = self.client.query_points(self.collection, query=dense_q, using=using, query_filter=flt,
-                                              limit=limit, with_payload=True)
-        elif sparse_q is not None:
-            result = self.client.query_points(self.collection, query=sparse_q, using=SPARSE, query_filter=flt,
-                                              limit=limit, with_payload=True)
-        else:
-            return []
-        return [Match(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+            return hybrid(search(dense_q, using), search(sparse_q, SPARSE), limit, fusion, self.get)
+        if dense_q is not None:
+            return ranked(search(dense_q, using), limit, self.get)
+        if sparse_q is not None:
+            return ranked(search(sparse_q, SPARSE), limit, self.get)
+        return []
 
     def get(self, ids: list[str]) -> list[Match]:
         if not self._exists or not ids:

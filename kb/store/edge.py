@@ -16,6 +16,7 @@ import qdrant_edge as qe
 
 from kb.errors import StoreError
 from kb.store.base import DENSE, KEYWORD_FIELDS, PARTS, SPARSE, Fusion, Match, StoredPoint, Where, sparse_by_id
+from kb.store.fusion import Search, hybrid, ranked
 
 _SCHEMA_FILE = "zhifakb_schema.json"
 
@@ -147,18 +148,18 @@ class EdgeStore:
                        else qe.Query.Nearest(vector, using=DENSE))
         sparse_q = (qe.Query.Nearest(qe.SparseVector(list(sparse[0]), list(sparse[1])), using=SPARSE)
                     if sparse is not None and sparse[0] else None)
+
+        def search(query: Any) -> Search:
+            def run(n: int) -> list[Match]:
+                request = qe.QueryRequest(limit=n, query=query, with_payload=False, filter=flt)
+                return [Match(str(p.id), float(p.score)) for p in self.shard.query(request)]
+            return run
+
         if dense_q is not None and sparse_q is not None:
-            prefetches = [qe.Prefetch(limit=fusion.prefetch_limit, query=dense_q, filter=flt),
-                          qe.Prefetch(limit=fusion.prefetch_limit, query=sparse_q, filter=flt)]
-            method = (qe.Fusion.Rrf(k=fusion.k, weights=[fusion.dense_weight, fusion.sparse_weight])
-                      if fusion.method == "rrf" else qe.Fusion.Dbsf())
-            request = qe.QueryRequest(limit=limit, prefetches=prefetches, query=method,
-                                      with_payload=True, filter=flt)
-        elif dense_q is not None or sparse_q is not None:
-            request = qe.QueryRequest(limit=limit, query=dense_q or sparse_q, with_payload=True, filter=flt)
-        else:
-            return []
-        return [Match(str(p.id), float(p.score), dict(p.payload or {})) for p in self.shard.query(request)]
+            return hybrid(search(dense_q), search(sparse_q), limit, fusion, self.get)
+        if dense_q is not None or sparse_q is not None:
+            return ranked(search(dense_q or sparse_q), limit, self.get)
+        return []
 
     def get(self, ids: list[str]) -> list[Match]:
         if self._shard is None or not ids:
