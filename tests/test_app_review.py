@@ -144,6 +144,7 @@ def test_answer_feedback_is_listed_and_marked_handled(site):
     text = " ".join(m.value for m in at.markdown)
     assert "👎 **先行登记保存多少天内处理？**" in text and "没有说明谁批准" in text
     assert "《行政处罚法》第五十六条" in text and "应当在七日内及时作出处理决定。" in text
+    assert any("回答方式：条文摘录" in c.value for c in at.caption)  # the mode in Chinese, not its code
     at.button(key=f"review_fb_done_{fid}").click().run()
     assert not at.exception and "已标记为已处理" in at.success[0].value
     with site.session() as s:

@@ -47,6 +47,8 @@ def test_officer_asks_and_sees_a_citation(server, chrome):
     sign_in(chrome, url, "demo.officer3", DEMO_PASSWORD)
     ask(chrome, "罚款决定与罚款收缴分离实施办法第三条", "[1]")
     wait_text(chrome, "《罚款决定与罚款收缴分离实施办法》第三条")
+    ask(chrome, "今天天气怎么样", "知识库中未找到相关依据")
+    wait_text(chrome, "回答方式：未作答")  # said in Chinese, not as a code or a dash
     open_page(chrome, "法规库")
     settle(chrome)
     wait_text(chrome, "已收录 2 件文件")

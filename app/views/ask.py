@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import TYPES_ZH, show_citation, zh
+from app.view import ANSWER_MODES_ZH, TYPES_ZH, show_citation, zh
 from kb.answer.model import Answer
 from kb.errors import KBError
 from kb.records.feedback import record_feedback
 from kb.records.models import User
 
-MODES = {"extractive": "条文摘录", "reference": "条文原文", "llm": "大模型生成（已核验）", "none": "—"}
 HISTORY = "ask_history"
 
 
@@ -41,7 +40,8 @@ def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
             on_click=_open_in_library, args=(c.doc_key, c.path), type="tertiary"))
     for note in a.notes:
         st.info(note)
-    st.caption(f"回答方式：{MODES.get(a.mode, '—')} · 置信度 {a.confidence:.2f}")
+    how = "未作答" if a.abstained else ANSWER_MODES_ZH.get(a.mode, a.mode)
+    st.caption(f"回答方式：{how} · 置信度 {a.confidence:.2f}")
     _feedback(db, user, turn, a)
 
 
