@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import jieba
+
 from kb.numerals import CN_NUMERAL, cn_to_int, int_to_cn
 
 MAX_QUERY_CHARS = 500
@@ -64,6 +66,37 @@ def find_references(query: str, names: list[str]) -> list[Reference]:
             refs.append(Reference(m.group(1), None, None, (m.start(), m.end())))
             pos = m.end()
     return refs
+
+
+_LAW_KINDS = ("法", "法典", "条例", "规定", "办法", "细则", "规则", "决定", "解释")
+_KIND = "|".join(_LAW_KINDS)
+_CITED_ARTICLE = re.compile(
+    rf"《([^》]{{2,40}})》\s*(?:的\s*)?第?\s*{_NUM}\s*条|([\u4e00-\u9fff]+?(?:{_KIND}))\s*(?:的\s*)?第\s*{_NUM}\s*条")
+# Words that may run into a name without a space: 「请问刑法第二十条」「根据道路运输条例第十条」.
+_LEAD_INS = {"请问", "问", "请", "根据", "按照", "依照", "依据", "关于", "对照", "查", "查询", "查一下", "看看", "看",
+             "我想", "想", "知道", "了解", "一下", "帮", "帮我", "我", "在", "对", "是", "那", "那么", "还有", "和",
+             "与", "及", "以及", "或", "或者", "、", "，", "的", "中", "里"}
+_PRONOUN = re.compile(rf"^(本|该|此|其|上述|前述|同|这个|这部|那部)({_KIND})$")
+
+
+def unheld_references(query: str, names: list[str]) -> list[str]:
+    """Names of laws cited with an article that no document in the library answers to
+    (「刑法第二十条」 when no 刑法 is held). Without this the article number alone would
+    find the 第二十条 of whatever laws are held, and that reads like an answer."""
+    held = set(names)
+    out: list[str] = []
+    for m in _CITED_ARTICLE.finditer(query):
+        if m.group(1):
+            name = m.group(1).strip()
+        else:
+            words = list(jieba.cut(m.group(2)))
+            last_lead_in = max((i for i, w in enumerate(words) if w in _LEAD_INS), default=-1)
+            name = "".join(words[last_lead_in + 1:])
+        if (not name or name in _LAW_KINDS or _PRONOUN.match(name) or any(name.endswith(h) for h in held)
+                or name in out):
+            continue
+        out.append(name)
+    return out
 
 
 def remainder(query: str, refs: list[Reference]) -> str:

@@ -19,7 +19,7 @@ from kb.config import Settings, doc_type_weights
 from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
 from kb.model import Hit
-from kb.query import Reference, find_references, normalize_query, remainder
+from kb.query import Reference, find_references, normalize_query, remainder, unheld_references
 from kb.rerank import RerankWeights, Signals, candidate_signals, rerank
 from kb.sparse import add_terms, query_vector
 from kb.store import Fusion, Match, VectorStore, Where, open_store
@@ -36,6 +36,7 @@ class SearchResult:
     references: list[Reference] = field(default_factory=list)
     scoped_to: list[str] = field(default_factory=list)  # doc keys the search was limited to
     missing: list[str] = field(default_factory=list)  # explicit references that name no provision
+    not_held: list[str] = field(default_factory=list)  # laws cited by article that the library does not hold
 
 
 def hit_from_match(m: Match, score: float | None = None) -> Hit:
@@ -108,7 +109,8 @@ class Retriever:
             found = self._vector_search(rest or q, k + len(hits), scope, mode)
             seen = {h.chunk_key for h in hits}
             hits.extend(h for h in found if h.chunk_key not in seen)
-        return SearchResult(q, hits[:k], refs, scoped if rest else [], missing)
+        return SearchResult(q, hits[:k], refs, scoped if rest else [], missing,
+                            unheld_references(q, list(self._by_name)))
 
     def provision(self, doc_key: str, path: str) -> list[Hit]:
         """All chunks (parts) of one provision, in order."""

@@ -80,6 +80,15 @@ def test_reference_to_a_missing_article_says_so(answerer):
     assert a.abstained and "《中华人民共和国行政处罚法》中没有第九百条" in a.text
 
 
+def test_an_article_of_a_law_not_held_says_so_instead_of_quoting_namesakes(answerer):
+    a = answerer.answer("刑法第二十条规定了什么")
+    assert a.abstained and not a.citations and a.mode == "none"
+    assert "知识库未收录《刑法》" in a.text
+    both = answerer.answer("行政处罚法第六十四条和刑法第二十条")
+    assert both.mode == "reference" and both.citations[0].path == "第六十四条"
+    assert any("知识库未收录《刑法》" in n for n in both.notes)
+
+
 def test_close_fourth_and_fifth_provisions_are_quoted():
     """Three provisions always; a fourth and fifth when they match as well as the first."""
     from kb.answer.extractive import CLOSE_MARGIN, extract, quoted_provisions

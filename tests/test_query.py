@@ -1,5 +1,5 @@
 from kb.aliases import aliases_for
-from kb.query import find_references, normalize_query, remainder
+from kb.query import find_references, normalize_query, remainder, unheld_references
 
 NAMES = [
     name
@@ -37,3 +37,21 @@ def test_normalize_caps_and_folds():
     assert normalize_query("  ＡＢＣ　１２３ ") == "ABC 123"
     assert len(normalize_query("字" * 5000)) == 500
     assert normalize_query("   ") == ""
+
+
+def test_laws_cited_by_article_that_the_library_does_not_hold():
+    def unheld(q):
+        return unheld_references(normalize_query(q), NAMES)
+
+    assert unheld("刑法第二十条规定了什么") == ["刑法"]
+    assert unheld("请问刑法第２０条") == ["刑法"]  # lead-in words and full-width digits
+    assert unheld("根据道路运输条例第十条") == ["道路运输条例"]
+    assert unheld("《消防法》第十六条") == ["消防法"]
+    assert unheld("劳动合同法的第八十二条") == ["劳动合同法"]
+    assert unheld("民法典第一千一百六十五条怎么理解") == ["民法典"]
+    assert unheld("公司法第三条和行政处罚法第三十三条") == ["公司法"]
+    # held names (also behind a prefix), pronouns, bare kinds and articles without a law stay out
+    for q in ("行政处罚法第三十三条", "新行政处罚法第三十三条", "《中华人民共和国行政处罚法》第六十四条",
+              "处罚法第33条", "本法第二十条", "该条例第三条", "按照规定第三条", "第二十条规定了什么",
+              "刑法怎么规定正当防卫"):
+        assert unheld(q) == [], q

@@ -54,13 +54,17 @@ class Answerer:
         result = self.retriever.search(resolved, k=RETRIEVE_K, doc_types=doc_types)
         hits = result.hits
         direct = [h for h in hits if any(r.article and h.path == r.article for r in result.references)]
+        not_held = [f"知识库未收录《{name}》" for name in result.not_held]
         if direct:
             ex = whole_provision(direct)
             return self._finish(Answer(question, ex.text, ex.citations, 1.0, mode="reference",
-                                       resolved_question=resolved))
-        if result.missing and not direct:
-            text = "；".join(result.missing) + "。请核对条文序号。"
-            return Answer(question, text, abstained=True, reason="the referenced provision does not exist",
+                                       resolved_question=resolved, notes=[f"{n}，无法引用其条文。" for n in not_held]))
+        if result.missing or not_held:
+            # An article number alone would find the same-numbered article of other laws; that
+            # reads like an answer and is not one.
+            advice = "请核对条文序号。" if result.missing else "可在法规库中查看已收录的文件。"
+            return Answer(question, "；".join([*result.missing, *not_held]) + "。" + advice, abstained=True,
+                          reason="the referenced provision or document is not in the knowledge base",
                           mode="none", resolved_question=resolved)
         if not hits:
             return Answer(question, NO_BASIS, abstained=True, reason="nothing retrieved", mode="none",
