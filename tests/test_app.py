@@ -81,6 +81,22 @@ def test_ask_page_answers_with_citations(site):
     assert "[1]" in shown and "第三条" in " ".join(e.label for e in at.expander)
     at.chat_input[0].set_value("护照怎么办理").run()
     assert "知识库中未找到相关依据" in " ".join(m.value for m in at.markdown)
+    assert any("回答方式：未作答" in c.value for c in at.caption)
+
+
+def test_ask_page_says_how_a_follow_up_was_read_and_ignores_blank_input(site):
+    at = site.app("demo.officer1")
+    at.chat_input[0].set_value("行政处罚的听证程序是怎样的").run()
+    at.chat_input[0].set_value("那听证要提前几天通知？").run()
+    assert not at.exception
+    read_as = "已结合上一个问题理解为：「行政处罚的听证程序是怎样的 那听证要提前几天通知?」"
+    assert any(read_as in c.value for c in at.caption)
+    asked = len(at.chat_message)
+    at.chat_input[0].set_value("   ").run()
+    assert len(at.chat_message) == asked  # no empty bubble, no answer
+    assert "请输入要查询的问题。" in [i.value for i in at.info]
+    at.chat_input[0].set_value("刑法第二十条规定了什么").run()
+    assert "知识库未收录《刑法》" in " ".join(m.value for m in at.markdown)
 
 
 def test_library_page_searches(site):

@@ -49,6 +49,7 @@ def test_officer_asks_and_sees_a_citation(server, chrome):
     wait_text(chrome, "《罚款决定与罚款收缴分离实施办法》第三条")
     ask(chrome, "今天天气怎么样", "知识库中未找到相关依据")
     wait_text(chrome, "回答方式：未作答")  # said in Chinese, not as a code or a dash
+    ask(chrome, "那明天呢", "已结合上一个问题理解为")  # a follow-up shows how it was read
     open_page(chrome, "法规库")
     settle(chrome)
     wait_text(chrome, "已收录 2 件文件")

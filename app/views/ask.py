@@ -17,6 +17,7 @@ from app.resources import answerer
 from app.view import ANSWER_MODES_ZH, TYPES_ZH, show_citation, zh
 from kb.answer.model import Answer
 from kb.errors import KBError
+from kb.query import normalize_query
 from kb.records.feedback import record_feedback
 from kb.records.models import User
 
@@ -29,7 +30,9 @@ def _open_in_library(doc_key: str, path: str) -> None:
 
 
 def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
-    """Everything under one answer: citations, notes, mode, feedback."""
+    """Everything under one answer: how a follow-up was read, citations, notes, mode, feedback."""
+    if a.resolved_question and a.resolved_question != normalize_query(a.question):
+        st.caption(f"已结合上一个问题理解为：「{a.resolved_question}」。如不是这个意思，请把问题问完整。")
     if a.abstained and a.related:
         st.caption("可能相关的条文：")
         for c in a.related:
@@ -86,7 +89,9 @@ def render(db: Session, user: User) -> None:
             _show_answer(db, user, turn, a)
 
     question = st.chat_input("请输入问题，例如：哪些情形可以当场收缴罚款？", max_chars=2000)
-    if question:
+    if question is not None and not question.strip():
+        st.info("请输入要查询的问题。")
+    elif question:
         with st.chat_message("user"):
             st.markdown(question)
         with st.chat_message("assistant"):
