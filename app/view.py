@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import streamlit as st
 
 from kb.answer.model import Citation
+from kb.records.ledger import LOCAL_TZ
 
 _STATUS = {"current": "现行有效", "amended": "已被修订", "repealed": "已废止", "unknown": "效力未标注"}
 TYPES_ZH = {"law": "法律", "regulation": "行政法规", "rule": "部门规章", "interpretation": "司法解释",
@@ -19,6 +21,12 @@ _SEP = re.compile(r" / ")
 _GLOSS = re.compile(r" / [A-Za-z][A-Za-z0-9 _.'()-]*?(?= ?[\u4e00-\u9fff（])")
 ANSWER_MODES_ZH = {"extractive": "条文摘录", "reference": "条文原文", "llm": "大模型生成（已核验）", "none": "未作答"}
 ROLE_ZH = {"officer": "执法人员", "trainer": "教员", "coordinator": "学时管理员", "admin": "系统管理员"}
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored (UTC) moment in the time officers live in (UTC+8, as the ledger counts days),
+    whatever the server's own time zone."""
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def status_zh(status: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kb.quiz.stems import text_hash
 from kb.records.feedback import record_feedback
+from kb.records.ledger import LOCAL_TZ
 from kb.records.models import AnswerFeedback, AuditEntry, User
 from kb.records.questions import get_question, list_questions, save_questions, to_model
 
@@ -144,7 +145,11 @@ def test_answer_feedback_is_listed_and_marked_handled(site):
     text = " ".join(m.value for m in at.markdown)
     assert "👎 **先行登记保存多少天内处理？**" in text and "没有说明谁批准" in text
     assert "《行政处罚法》第五十六条" in text and "应当在七日内及时作出处理决定。" in text
-    assert any("回答方式：条文摘录" in c.value for c in at.caption)  # the mode in Chinese, not its code
+    caption = next(c.value for c in at.caption if "回答方式" in c.value)
+    assert "回答方式：条文摘录" in caption  # the mode in Chinese, not its code
+    with site.session() as s:
+        at_utc = s.get(AnswerFeedback, fid).at
+    assert at_utc.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") in caption  # UTC+8, as on every page
     at.button(key=f"review_fb_done_{fid}").click().run()
     assert not at.exception and "已标记为已处理" in at.success[0].value
     with site.session() as s:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import flash, show_flash, zh
+from app.view import flash, local_time, show_flash, zh
 from kb.model import Hit
 from kb.quiz.model import TYPE_ZH, Drill
 from kb.quiz.resolve import KBResolver
@@ -177,7 +177,7 @@ def render(db: Session, user: User) -> None:
     if rows:
         st.dataframe([{"编号": r.code, "标题": r.title, "执法领域": r.field, "状态": _state_zh(r),
                        "测验": r.quiz.code if r.quiz else "",
-                       "更新时间": r.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")} for r in rows],
+                       "更新时间": local_time(r.updated_at)} for r in rows],
                      hide_index=True, width="stretch")
     else:
         st.info("还没有情景演练。下面的模板写好了各字段的说明，改写后保存即可。")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.signin import keep_alive
-from app.view import zh
+from app.view import local_time, zh
 from kb.errors import KBError
 from kb.records import attempts, ledger, quizzes
 from kb.records.errors import TimeLimitExceeded
@@ -45,10 +45,6 @@ def _md(text: str) -> str:
     """Stored text shown as itself in Markdown: a 填空 stem's「______」or a「$」would otherwise
     render as formatting or formulas; line breaks are kept."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$])", r"\\\1", text).replace("\n", "  \n")
-
-
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(ledger.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def _show(view: str, attempt_id: int | None = None, note: tuple[str, str] | None = None) -> NoReturn:
@@ -167,7 +163,8 @@ def _history(mine: list[Attempt]) -> None:
         st.info("还没有答题记录。")
         return
     st.dataframe(pd.DataFrame([{
-        "测验": a.quiz.title, "次数": a.number, "状态": STATUS_ZH.get(a.status, a.status), "开始": _local(a.started_at),
+        "测验": a.quiz.title, "次数": a.number, "状态": STATUS_ZH.get(a.status, a.status),
+        "开始": local_time(a.started_at),
         "得分": "—" if a.percent is None else f"{a.score:g} / {a.max_score:g}",
         "正确率": "—" if a.percent is None else f"{a.percent:g}%",
         "结果": "—" if a.passed is None else ("通过" if a.passed else "未通过"),
@@ -208,7 +205,7 @@ def _countdown(deadline: datetime) -> None:
     if left > timedelta(0):
         keep_alive()
         minutes, seconds = divmod(int(left.total_seconds()), 60)
-        text = f"剩余时间 {minutes:02d}:{seconds:02d}（{_local(deadline)} 截止）"
+        text = f"剩余时间 {minutes:02d}:{seconds:02d}（{local_time(deadline)} 截止）"
         if left < timedelta(minutes=5):
             st.warning(text + "　请尽快保存或提交，超时后只按已保存的答案评分。")
         else:
@@ -288,7 +285,7 @@ def _act(db: Session, user: User, attempt_id: int, answers: dict[str, str], *, s
             _show(SHOWING, attempt_id, ("warning", f"{zh(exc)}。这份答卷已经结束，以下是它的结果。"))
         st.error(f"{zh(exc)}。答案未保存，请修改后再试。")
         return
-    _show(TAKING, attempt_id, ("success", f"已保存（{_local(utcnow())}）。"))
+    _show(TAKING, attempt_id, ("success", f"已保存（{local_time(utcnow())}）。"))
 
 
 # --- the result ----------------------------------------------------------------------------------
@@ -299,7 +296,7 @@ def _result(db: Session, user: User, attempt_id: int) -> None:
     st.subheader(f"{_md(quiz.title)} · 第 {a.number} 次答题结果")
     _note()
     if a.status == "expired":
-        st.caption(f"本次答题超时未提交（{_local(a.deadline)} 截止），系统已按截止前保存的答案评分。")
+        st.caption(f"本次答题超时未提交（{local_time(a.deadline)} 截止），系统已按截止前保存的答案评分。")
     c1, c2, c3 = st.columns(3)
     c1.metric("得分", f"{a.score:g} / {a.max_score:g}")
     c2.metric("正确率", f"{a.percent:g}%")
