@@ -33,6 +33,12 @@ def status_zh(status: str) -> str:
     return _STATUS.get(status, status)
 
 
+def standing(doc_type: str, status: str, version: str = "") -> str:
+    """「2021-01-22 · 现行有效」: a document's version and whether it is in force. A court case
+    is not in force or repealed, it is a case (and its version is usually blank)."""
+    return " · ".join([*([version] if version else []), "典型案例" if doc_type == "case" else status_zh(status)])
+
+
 def zh(exc: BaseException) -> str:
     """The Chinese half of a core error message. They read「中文 / English」, and the subject
     may itself be bilingual (「证明材料 / evidence note 不能为空 / evidence note is required」):
@@ -48,7 +54,7 @@ def zh(exc: BaseException) -> str:
 def show_citation(c: Citation, expanded: bool = False, below: Callable[[], None] | None = None) -> None:
     """The citation with the whole provision, the quoted span highlighted; ``below`` draws
     more inside the same box (the 问答 page's 「在法规库中查看」)."""
-    with st.expander(f"[{c.n}] {c.rendered} · {status_zh(c.status)}", expanded=expanded):
+    with st.expander(f"[{c.n}] {c.rendered} · {standing(c.doc_type, c.status)}", expanded=expanded):
         text = html.escape(c.chunk_text)
         quote = html.escape(c.quote.strip())
         if quote and quote in text:

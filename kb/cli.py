@@ -111,7 +111,8 @@ def _print_search(retriever, query: str, args: argparse.Namespace) -> None:
         return
     for i, h in enumerate(result.hits, 1):
         flag = "" if h.status == "current" else f" [{h.status}]"
-        print(f"{i}. {h.citation}（{h.version}）{flag}  score={h.score:.4f}")
+        version = f"（{h.version}）" if h.version else ""
+        print(f"{i}. {h.citation}{version}{flag}  score={h.score:.4f}")
         text = h.text.replace("\n", " ")
         print(f"   {text[:args.width]}{'…' if len(text) > args.width else ''}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.view import zh
+from app.view import standing, zh
 
 
 @pytest.mark.parametrize(("message", "shown"), [
@@ -16,3 +16,9 @@ from app.view import zh
 ])
 def test_zh_shows_the_chinese_half(message, shown):
     assert zh(Exception(message)) == shown
+
+
+def test_a_case_is_labelled_a_case_not_in_force():
+    assert standing("law", "current", "2021-01-22") == "2021-01-22 · 现行有效"
+    assert standing("law", "amended", "2017-09-01") == "2017-09-01 · 已被修订"
+    assert standing("case", "current", "") == "典型案例"  # no 「现行有效」, no empty version

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import TYPES_ZH, status_zh
+from app.view import TYPES_ZH, standing, status_zh
 from kb.browse import Provision, by_heading, neighbours, outline
 from kb.citation import render_path
 from kb.library import DocumentInfo
@@ -20,6 +20,8 @@ OPEN_KEY = "library_open"  # set by other pages: (doc_key, path) to show
 
 
 def _doc_label(d: DocumentInfo) -> str:
+    if d.doc_type == "case":
+        return f"{d.title}（{standing(d.doc_type, d.status, d.version)}）"
     return f"{d.title}（{d.version or '版本未标注'}，{status_zh(d.status)}）"
 
 
@@ -36,7 +38,7 @@ def _apply_open_request(docs: list[DocumentInfo]) -> None:
 def _article(db: Session, doc: DocumentInfo, provisions: list[Provision], path: str) -> None:
     current = next(p for p in provisions if p.path == path)
     st.markdown(f"#### 《{doc.title}》{render_path(path)}")
-    st.caption(f"{current.breadcrumb} · {doc.version} · {status_zh(doc.status)}")
+    st.caption(f"{current.breadcrumb} · {standing(doc.doc_type, doc.status, doc.version)}")
     with st.container(border=True):
         st.text(current.text)
     before, after = neighbours(provisions, path)
@@ -111,7 +113,7 @@ def _search(docs: list[DocumentInfo]) -> None:
         st.warning("知识库中未找到相关条文。")
     for h in result.hits:
         with st.container(border=True):
-            st.markdown(f"**{h.citation}**　{h.version} · {status_zh(h.status)}")
+            st.markdown(f"**{h.citation}**　{standing(h.doc_type, h.status, h.version)}")
             st.caption(h.breadcrumb)
             st.text(h.text)
 
