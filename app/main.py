@@ -6,9 +6,11 @@ core's permission table). Each page checks the permission again itself (``app/pa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from app.navigation import allowed_pages
+from app.navigation import PAGES, allowed_pages
 from app.resources import records
 from app.signin import change_password_form, current_user, sign_in_page, sign_out
 from app.view import ROLE_ZH
@@ -28,7 +30,11 @@ with factory() as db:
         def sign_in() -> None:
             sign_in_page(db)
 
-        st.navigation([st.Page(sign_in, title="登录", icon=":material/login:", url_path="login")],
+        # Every page's address leads to the sign-in form while signed out (a refreshed or typed
+        # address would otherwise get Streamlit's English "Page not found"); once signed in, the
+        # same address opens that page if the role may use it.
+        st.navigation([st.Page(sign_in, title="登录", icon=":material/login:", url_path="login", default=True),
+                       *(st.Page(sign_in, title="登录", url_path=Path(file).stem) for file, *_ in PAGES)],
                       position="hidden").run()
         st.stop()
     if user.must_change_password:

@@ -10,8 +10,9 @@ import shutil
 from datetime import date
 
 import pytest
+from selenium.webdriver.common.by import By
 
-from eval.browser import ask, browser, open_page, settle, sign_in, wait_for, wait_text
+from eval.browser import ask, browser, click_button, open_page, settle, sign_in, wait_for, wait_text
 from eval.serve import serving
 from kb.records.demo import DEMO_PASSWORD
 from tests.app_site import build_site
@@ -53,6 +54,20 @@ def test_officer_asks_and_sees_a_citation(server, chrome):
     open_page(chrome, "法规库")
     settle(chrome)
     wait_text(chrome, "已收录 2 件文件")
+
+
+def test_a_typed_or_refreshed_address_signs_in_and_opens_that_page(server, chrome):
+    """Streamlit forgets the sign-in on a reload; the address must then lead to the sign-in
+    form (not Streamlit's English 「Page not found」) and, once signed in, to the page."""
+    url, _ = server
+    chrome.get(f"{url}/study")
+    wait_for(chrome, "input[aria-label='用户名']").send_keys("demo.officer4")
+    wait_for(chrome, "input[aria-label='密码']").send_keys(DEMO_PASSWORD)
+    click_button(chrome, "登录")
+    wait_text(chrome, "退出登录")
+    settle(chrome)
+    assert wait_for(chrome, "h1").text == "学习与考试"
+    assert "Page not found" not in chrome.find_element(By.TAG_NAME, "body").text
 
 
 def _keys(data, quiz_code: str) -> list[str]:
