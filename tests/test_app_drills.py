@@ -65,7 +65,10 @@ def test_the_editor_starts_from_a_commented_template(site):
     at = site.app("demo.trainer", "views/drill_editor.py")
     assert not at.exception and at.title[0].value == "情景演练编辑"
     assert at.text_area(key="drill_source").value.startswith("id: my-drill")
-    assert "校验通过" in at.success[0].value  # the template itself is a valid drill
+    # the template parses and its provision resolves, but its example texts are not a drill
+    assert "标题：仍是模板的示例文字「演练标题」，请改写为本演练的内容" in errors(at)
+    assert "第 1 步 · 题目 · 选项 1：仍是模板的示例文字「选项一」，请改写为本演练的内容" in errors(at)
+    assert not any("校验通过" in s.value for s in at.success)  # so 发布 refuses it
 
 
 def test_write_fix_preview_and_publish_a_drill(site):

@@ -192,6 +192,16 @@ def test_a_file_listing_several_drills_is_cut_into_one_record_each(world, resolv
         assert records[0].source.startswith("id: first-violation-no-penalty\n") and records[0].state == "draft"
 
 
+def test_the_template_is_not_a_drill_until_its_examples_are_rewritten(resolver):
+    check = drills.check_drill(drills.TEMPLATE, resolver)
+    assert check.drill is not None and not check.ok  # it parses and resolves, yet is refused
+    assert any(m.startswith("案情描述：仍是模板的示例文字「在这里写案情") for m in check.messages)
+    written = drills.TEMPLATE.replace("my-drill", "fire-exit-check")
+    for example in drills.TEMPLATE_EXAMPLES - {"my-drill"}:
+        written = written.replace(example, f"本演练的{example}")
+    assert drills.check_drill(written, resolver).ok
+
+
 def test_insert_provision_adds_a_citation_that_validates(resolver):
     hit = resolver.resolve("行政处罚法", "第五条")[0]
     quote = "公正、公开"

@@ -77,6 +77,21 @@ steps:
         quote: 初次违法且危害后果轻微并及时改正的，可以不予行政处罚
 """
 
+# The template's example texts: a drill still holding one was not written yet (the template
+# itself validates, so without this check it could be published as a 1-学时 quiz).
+_EXAMPLE_KEYS = ("id", "title", "narrative", "prompt", "stem", "options", "explanation", "feedback")
+
+
+def _examples(node: object, key: str = "") -> set[str]:
+    if isinstance(node, dict):
+        return {t for k, v in node.items() for t in _examples(v, str(k))}
+    if isinstance(node, list):
+        return {t for v in node for t in _examples(v, key)}
+    return {str(node).strip()} if key in _EXAMPLE_KEYS and node is not None else set()
+
+
+TEMPLATE_EXAMPLES = frozenset(_examples(yaml.safe_load(TEMPLATE)))
+
 # -- validation messages in Chinese ------------------------------------------------------------
 
 _FIELD_ZH = {
@@ -199,7 +214,20 @@ def check_drill(source: str, resolver: ProvisionResolver) -> DrillCheck:
             return check
     check.drill = drill
     check.code, check.title, check.field = drill.id, drill.title, drill.field
+    check.messages = _template_leftovers(yaml.safe_load(source))
     return check
+
+
+def _template_leftovers(node: object, path: str = "") -> list[str]:
+    """「第 1 步 · 题目 · 题干：仍是模板的示例文字「题干（　）。」」 for each example text kept."""
+    if isinstance(node, dict):
+        return [m for k, v in node.items() for m in _template_leftovers(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(node, list):
+        return [m for i, v in enumerate(node, 1) for m in _template_leftovers(v, f"{path}[{i}]")]
+    text = str(node).strip() if node is not None else ""
+    if path.rsplit(".", 1)[-1].split("[")[0] in _EXAMPLE_KEYS and text in TEMPLATE_EXAMPLES:
+        return [f"{_field_zh(path)}：仍是模板的示例文字「{text[:30]}」，请改写为本演练的内容"]
+    return []
 
 
 # -- the records ----------------------------------------------------------------------------------
