@@ -19,7 +19,6 @@ TYPES_ZH = {"law": "法律", "regulation": "行政法规", "rule": "部门规章
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SEP = re.compile(r" / ")
 _GLOSS = re.compile(r" / [A-Za-z][A-Za-z0-9 _.'()-]*?(?= ?[\u4e00-\u9fff（])")
-ANSWER_MODES_ZH = {"extractive": "条文摘录", "reference": "条文原文", "llm": "大模型生成（已核验）", "none": "未作答"}
 ROLE_ZH = {"officer": "执法人员", "trainer": "教员", "coordinator": "学时管理员", "admin": "系统管理员"}
 
 

@@ -114,3 +114,18 @@ def test_close_fourth_and_fifth_provisions_are_quoted():
         assert c.quote in c.chunk_text and f"[{c.n}]" in close.text
     extra = [c.quote for c in close.citations[3:]]
     assert all(q.count("。") <= 1 for q in extra)  # an extra provision brings its best sentence only
+
+
+def test_a_later_part_of_a_long_article_is_labelled_as_its_continuation():
+    from kb.answer.extractive import citation_for
+    from kb.retrieve import hit_from_match
+    from kb.store import Match
+
+    def part(n: int, text: str):
+        return hit_from_match(Match(f"p{n}", 1.0, {"doc_key": "食品安全法@2021-04-29", "path": "第一百二十四条",
+                                                   "title": "中华人民共和国食品安全法", "part": n, "text": text,
+                                                   "version": "2021-04-29", "status": "current"}))
+
+    first, second = part(1, "违反本法规定……"), part(2, "生产食品相关产品新品种……")
+    assert citation_for(1, first, 0, 5, None).label == "第一百二十四条"
+    assert citation_for(2, second, 0, 5, None).label == "第一百二十四条（续）"

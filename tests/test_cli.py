@@ -45,6 +45,9 @@ def test_cli_round_trip(tmp_path):
     shown = kb("show", "罚款决定与罚款收缴分离实施办法", "第3条", data=data)
     assert shown.returncode == 0 and shown.stdout.splitlines()[1].startswith("第三条")
 
+    asked = kb("ask", "罚款决定与罚款收缴分离实施办法第三条", data=data)
+    assert asked.returncode == 0 and asked.stdout.rstrip().endswith("（条文原文，置信度 1.00）")  # the mode in words
+
     missing = kb("show", "不存在的法", data=data)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no document matches")
 

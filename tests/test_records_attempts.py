@@ -16,6 +16,7 @@ from kb.records.attempts import (
     attempt_result,
     attempts_left,
     best_attempt,
+    cite,
     questions,
     save_answers,
     start_attempt,
@@ -214,3 +215,10 @@ def test_closed_quizzes_and_the_local_year(bank, clock):
         set_active(s, Operator("ops"), "Q1", False, clock=clock)
         with pytest.raises(StateError, match="closed"):
             start_attempt(s, me, "Q1", clock=clock)
+
+
+def test_a_source_is_cited_as_a_reader_writes_it():
+    assert cite({"doc_key": "行政处罚法@2021-01-22", "path": "第三十三条", "quote": "不予行政处罚"}) == (
+        "《行政处罚法》第三十三条（2021-01-22）「不予行政处罚」")
+    plan = {"doc_key": "提升行政执法质量三年行动计划", "path": "二/（四）"}
+    assert cite(plan) == "《提升行政执法质量三年行动计划》二、（四）"

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import ANSWER_MODES_ZH, flash, local_time, show_flash, zh
+from app.view import flash, local_time, show_flash, zh
+from kb.answer.model import MODE_ZH
 from kb.quiz.model import QUESTION_TYPES, TYPE_ZH
 from kb.records import feedback, questions
 from kb.records.errors import RecordsError
@@ -263,7 +264,7 @@ def _feedback_tab(db: Session, user: User) -> None:
             who = row.user.display_name if row.user else "—"
             when = local_time(row.at)
             st.markdown(f"{'👍' if row.vote > 0 else '👎'} **{html.escape(row.question)}**")
-            mode = ANSWER_MODES_ZH.get(row.mode, row.mode)
+            mode = MODE_ZH.get(row.mode, row.mode)
             st.caption(f"{who} · {when} · 回答方式：{mode}" + (" · 已处理" if row.reviewed else ""))
             if row.comment:
                 st.markdown(f"**意见：** {html.escape(row.comment)}")

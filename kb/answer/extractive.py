@@ -42,10 +42,13 @@ class Extract:
 
 
 def citation_for(n: int, hit: Hit, start: int, end: int, paragraph: int | None) -> Citation:
+    """A long article is stored in parts; a later part is labelled 「（续）」, so the two
+    citations of one article whole (「食品安全法第一百二十四条」) do not read as a duplicate."""
+    later_part = int(hit.payload.get("part", 0) or 0) > 1 and paragraph is None
     return Citation(
         n=n, doc_key=hit.doc_key, title=hit.title, version=hit.version, status=hit.status, path=hit.path,
-        label=render_path(hit.path, paragraph), quote=hit.text[start:end], chunk_key=hit.chunk_key,
-        chunk_text=hit.text, doc_type=hit.doc_type,
+        label=render_path(hit.path, paragraph) + ("（续）" if later_part else ""), quote=hit.text[start:end],
+        chunk_key=hit.chunk_key, chunk_text=hit.text, doc_type=hit.doc_type,
     )
 
 

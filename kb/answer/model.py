@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How an answer was made, as a Chinese reader is told (the app's caption, `kb ask`).
+MODE_ZH = {"extractive": "条文摘录", "reference": "条文原文", "llm": "大模型生成（已核验）", "none": "未作答"}
+
 
 @dataclass
 class Citation:

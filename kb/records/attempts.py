@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kb.citation import render_path
 from kb.records import access, audit, grading, ledger
 from kb.records.db import in_writing, writing
 from kb.records.errors import AccessDenied, NotFound, NotInAttempt, StateError, TimeLimitExceeded, ValidationError
@@ -100,9 +101,10 @@ class AttemptResult:
 
 
 def cite(source: Mapping[str, str]) -> str:
-    """《行政处罚法》第三十三条（2021-01-22）「quote」 from a stored source reference."""
+    """《行政处罚法》第三十三条（2021-01-22）「quote」 from a stored source reference (a plan's
+    path ``二/（四）`` is shown as 二、（四）)."""
     title, _, version = source.get("doc_key", "").partition("@")
-    where = f"《{title}》{source.get('path', '')}" + (f"（{version}）" if version else "")
+    where = f"《{title}》{render_path(source.get('path', ''))}" + (f"（{version}）" if version else "")
     quote = source.get("quote", "")
     return f"{where}「{quote}」" if quote else where
 
