@@ -54,6 +54,9 @@ def test_a_coordinator_sees_their_subtree_only_and_who_is_behind(site):
     assert set(table.loc[table["学时"] < table["应达学时"], "状态"]) <= {"落后"}
     by_unit = at.dataframe[1].value  # 按单位汇总
     assert by_unit["人数"].sum() == 5 and by_unit["学时合计"].sum() == table["学时"].sum()
+    # units as seen from the chosen one, not their whole path (which pushed 状态 off the screen)
+    units = dict(zip(by_unit["单位"], by_unit["人数"], strict=True))
+    assert units == {"示范市市场监督管理局": 2, "示范区综合行政执法局": 3}
     by_field = at.dataframe[2].value  # 按执法领域汇总
     assert dict(zip(by_field["执法领域"], by_field["人数"], strict=True)) == {"市场监管": 2, "综合执法": 2,
                                                                           "生态环境": 1}

@@ -57,9 +57,20 @@ def _status(p: ledger.Progress) -> str:
     return "已达标" if p.met else "落后" if p.behind else "正常"
 
 
-def progress_frame(rows: list[ledger.Progress]) -> pd.DataFrame:
+def relative_unit(unit_path: str, within: str) -> str:
+    """An officer's unit as seen from the chosen one: 「示范区综合行政执法局」 under
+    「示范省司法厅/示范市市场监督管理局」, the chosen unit's own name for its own officers. The
+    full path pushed 状态 off a 1280-pixel screen, and a bare last name could merge two
+    districts' 综合行政执法局."""
+    if within and unit_path.startswith(within + "/"):
+        return unit_path[len(within) + 1:]
+    return unit_path.rsplit("/", 1)[-1]
+
+
+def progress_frame(rows: list[ledger.Progress], within: str = "") -> pd.DataFrame:
     return pd.DataFrame([{
-        "姓名": p.display_name, "用户名": p.username, "单位": p.unit_path, "执法领域": "、".join(p.fields) or "未填写",
+        "姓名": p.display_name, "用户名": p.username, "单位": relative_unit(p.unit_path, within),
+        "执法领域": "、".join(p.fields) or "未填写",
         "学时": float(p.hours), "应达学时": float(p.expected), "差额": float(p.shortfall), "状态": _status(p),
     } for p in rows], columns=["姓名", "用户名", "单位", "执法领域", "学时", "应达学时", "差额", "状态"])
 
@@ -86,11 +97,11 @@ def _chart(frame: pd.DataFrame, expected: float) -> alt.LayerChart:
     return bars + rules
 
 
-def show_progress(rows: list[ledger.Progress], year: int, today: date) -> None:
+def show_progress(rows: list[ledger.Progress], year: int, today: date, within: str = "") -> None:
     if not rows:
         st.info("该单位及下级单位暂无执法人员。")
         return
-    frame = progress_frame(rows)
+    frame = progress_frame(rows, within)
     expected = rows[0].expected
     as_of = today if today.year == year else date(year, 12, 31)
     c1, c2, c3, c4 = st.columns(4)
@@ -105,13 +116,10 @@ def show_progress(rows: list[ledger.Progress], year: int, today: date) -> None:
     st.dataframe(styled, hide_index=True, width="stretch")
     st.caption("红色底纹：学时低于按日折算的应达学时（60 × 当年已过天数 ÷ 365）。")
     st.altair_chart(_chart(frame, float(expected)), width="stretch")
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**按单位汇总**")
-        st.dataframe(summary(frame, "单位"), hide_index=True, width="stretch")
-    with right:
-        st.markdown("**按执法领域汇总**（兼任多个领域的人员在各领域分别计入）")
-        st.dataframe(summary(frame, "执法领域"), hide_index=True, width="stretch")
+    st.markdown("**按单位汇总**")
+    st.dataframe(summary(frame, "单位"), hide_index=True, width="stretch")
+    st.markdown("**按执法领域汇总**（兼任多个领域的人员在各领域分别计入）")
+    st.dataframe(summary(frame, "执法领域"), hide_index=True, width="stretch")
 
 
 def _person_label(rows: list[ledger.Progress]) -> dict[str, str]:
@@ -251,7 +259,7 @@ def render(db: Session, user: User) -> None:
     rows = ledger.progress(db, user, unit_code, year)
     tabs = st.tabs(["培训进度", "录入线下培训", "批量导入", "冲正", "导出"])
     with tabs[0]:
-        show_progress(rows, year, today)
+        show_progress(rows, year, today, next((u.path for u in units if u.code == unit_code), ""))
     with tabs[1]:
         add_form(db, user, rows, today)
     with tabs[2]:
