@@ -186,6 +186,10 @@ def test_a_drill_shows_its_case_narrative_above_the_questions(site):
         s.commit()
     at = site.app("demo.officer1", PAGE)
     assert "**情景演练 · 页面测验 STUDY\\-DRILL**" in _texts(at)  # its title, Markdown-escaped
+    with site.session() as s:  # a published drill's own title: 「情景演练：…」, not said twice
+        s.get(Quiz, quiz.id).title = "情景演练：社区超市过期食品"
+        s.commit()
+    assert "**情景演练：社区超市过期食品**" in _texts(site.app("demo.officer1", PAGE))
     at.button(key="study_start_STUDY-DRILL").click().run()
     assert not at.exception
     shown = _texts(at)

@@ -124,7 +124,10 @@ def _quiz_card(db: Session, user: User, quiz: Quiz, year: int, mine: list[Attemp
     credit = next((line for line in lines if line.kind == "quiz" and line.quiz_id == quiz.id), None)
     reversed_ids = {line.reverses_id for line in lines if line.reverses_id is not None}
     with st.container(border=True):
-        st.markdown(f"**{'情景演练' if drill else '测验'} · {_md(quiz.title)}**　`{quiz.code}`")
+        kind = "情景演练" if drill else "测验"
+        # a published drill's quiz is titled 「情景演练：…」 already; saying it twice reads as a slip
+        heading = quiz.title if quiz.title.startswith(kind) else f"{kind} · {quiz.title}"
+        st.markdown(f"**{_md(heading)}**　`{quiz.code}`")
         limit = f"{quiz.time_limit_s // 60} 分钟" if quiz.time_limit_s else "不限时"
         st.caption(f"{len(quiz.items)} 题 · 时限 {limit} · 及格线 {quiz.pass_mark}% · "
                    f"通过计 {quiz.credit_hours} 学时 · 剩余答题次数 {'不限' if left is None else left}")
