@@ -95,7 +95,7 @@ def test_broken_yaml_and_unknown_fields_name_line_and_step(world, resolver):
     with world.Session() as s:
         trainer = user(s, "trainer")
         broken = drills.save_drill(s, trainer, "id: x\ntitle: [未闭合\n", resolver)
-        assert broken.record is None and "YAML 格式错误" in broken.messages[0]
+        assert broken.record is None and broken.messages == ["第 3 行 · YAML 格式：方括号或花括号没有闭合"]
         typo = FIRST.replace("    feedback: 不罚不等于不管", "    feedbak: 不罚不等于不管")
         result = drills.save_drill(s, trainer, typo, resolver)
         assert any(m.startswith("第 ") and "第 4 步 · feedbak：无法识别的字段" in m for m in result.messages)
@@ -190,6 +190,16 @@ def test_a_file_listing_several_drills_is_cut_into_one_record_each(world, resolv
         records = drills.import_drill_files(s, user(s, "trainer"), [tmp_path], resolver, publish=False)
         assert [r.code for r in records] == ["first-violation-no-penalty", "second"]
         assert records[0].source.startswith("id: first-violation-no-penalty\n") and records[0].state == "draft"
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("id: x\n title: y\n", "第 2 行 · YAML 格式：此处不能出现冒号「:」：检查上一行的缩进，或给含冒号的文字加引号"),
+    ("id: x\nsteps:\n\t- a\n", "第 3 行 · YAML 格式：不能用 Tab 缩进，请改用空格"),
+    ("id: x\ntitle: 'y\n", "第 3 行 · YAML 格式：引号没有闭合"),
+    ("id: x\ntitle y\nnarrative: z\n", "第 3 行 · YAML 格式：缺少冒号「:」（应为「字段: 值」）"),
+])
+def test_yaml_mistakes_are_explained_in_chinese(resolver, source, said):
+    assert drills.check_drill(source, resolver).messages == [said]
 
 
 def test_the_template_is_not_a_drill_until_its_examples_are_rewritten(resolver):

@@ -30,7 +30,7 @@ import hashlib
 import re
 import tempfile
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -103,14 +103,14 @@ _FIELD_ZH = {
 }
 _STEP_PART = re.compile(r"(steps|provisions|options|技能)\[(\d+)\]")
 
-_MESSAGE_ZH: list[tuple[re.Pattern[str], str]] = [
+_MESSAGE_ZH: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"missing required field.*"), "缺少必填项"),
     (re.compile(r"unknown field \(expected one of: (.*)\)"), r"无法识别的字段（可用字段：\1）"),
     (re.compile(r"field given twice"), "字段重复出现"),
     (re.compile(r"expected a mapping of fields"), "应为「字段: 值」的形式"),
     (re.compile(r"expected non-empty text"), "不能为空"),
     (re.compile(r"expected a non-empty list"), "应为非空列表"),
-    (re.compile(r"malformed YAML: (.*)"), r"YAML 格式错误（\1），请检查缩进、冒号和引号"),
+    (re.compile(r"malformed YAML: (.*)"), lambda m: _yaml_zh(m.group(1))),
     (re.compile(r"the file is empty"), "内容为空"),
     (re.compile(r"id '(.*)' must be 1–64 ASCII.*"), r"编号「\1」无效：应为 1–64 位英文字母、数字或 . _ -"),
     (re.compile(r"unknown field '(.*)' \(expected one of: (.*)\)"), r"未知的执法领域「\1」（可选：\2）"),
@@ -131,6 +131,26 @@ _MESSAGE_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"a multiple-choice answer names at least two letters"), "多选题的答案至少两个字母"),
     (re.compile(r"expected 1, 2 or 3"), "应为 1、2 或 3"),
 ]
+
+
+# PyYAML's reasons, as a trainer can act on them (an unforeseen one is shown as it is).
+_YAML_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"mapping values are not allowed here"),
+     "此处不能出现冒号「:」：检查上一行的缩进，或给含冒号的文字加引号"),
+    (re.compile(r"found character '\\t' that cannot start any token"), "不能用 Tab 缩进，请改用空格"),
+    (re.compile(r"found character '(.)' that cannot start any token"), "「\\1」不能作为内容的开头，请给这段文字加引号"),
+    (re.compile(r"expected ',' or '[\]}]', but got .*"), "方括号或花括号没有闭合"),
+    (re.compile(r"found unexpected end of stream"), "引号没有闭合"),
+    (re.compile(r"expected <block end>, but found .*"), "缩进不一致，或引号后面多了文字"),
+    (re.compile(r"could not find expected ':'"), "缺少冒号「:」（应为「字段: 值」）"),
+]
+
+
+def _yaml_zh(reason: str) -> str:
+    for pattern, replacement in _YAML_ZH:
+        if pattern.fullmatch(reason):
+            return pattern.sub(replacement, reason)
+    return f"{reason}，请检查缩进、冒号和引号"
 
 
 def _field_zh(path: str) -> str:
