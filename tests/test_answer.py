@@ -129,3 +129,20 @@ def test_a_later_part_of_a_long_article_is_labelled_as_its_continuation():
     first, second = part(1, "违反本法规定……"), part(2, "生产食品相关产品新品种……")
     assert citation_for(1, first, 0, 5, None).label == "第一百二十四条"
     assert citation_for(2, second, 0, 5, None).label == "第一百二十四条（续）"
+
+
+def test_a_sentence_that_only_points_elsewhere_is_not_quoted_as_the_answer():
+    from kb.answer.extractive import extract
+    from kb.retrieve import hit_from_match
+    from kb.store import Match
+
+    def hit(path: str, text: str):
+        return hit_from_match(Match(path, 1.0, {"doc_key": "道路交通安全法@2021-04-29", "path": path, "text": text,
+                                                "title": "中华人民共和国道路交通安全法"}))
+
+    hits = [hit("第九十一条", "饮酒后驾驶机动车的，处暂扣六个月机动车驾驶证，并处一千元以上二千元以下罚款。"),
+            hit("第九十条", "机动车驾驶人违反道路交通安全法律、法规关于道路通行规定的，"
+                          "处警告或者二十元以上二百元以下罚款。本法另有规定的，依照规定处罚。")]
+    ex = extract("喝酒开车怎么处罚", hits)
+    assert "本法另有规定的，依照规定处罚。" not in ex.text
+    assert "处警告或者二十元以上二百元以下罚款" in ex.text  # the provision's own rule is quoted instead

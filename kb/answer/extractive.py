@@ -17,6 +17,7 @@ the first as a typical third one is cited like one.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -31,6 +32,10 @@ MIN_PROVISIONS = 3
 MAX_PROVISIONS = 5
 CLOSE_MARGIN = 0.70
 RANK_PRIOR = (0.6, 0.35, 0.2, 0.1, 0.05, 0.0)
+# 「本法另有规定的，依照规定处罚。」「法律、行政法规另有规定的，从其规定。」: a sentence that only
+# points elsewhere says nothing by itself; quoted alone it reads as an answer and is not one.
+_POINTS_ELSEWHERE = re.compile(
+    r"[^。；]{0,20}另有规定的?，?(?:依照|从其|适用|按照)[^。；]{0,10}规定(?:处罚|执行|办理)?[。；]?")
 
 
 @dataclass
@@ -92,6 +97,8 @@ def extract(question: str, hits: list[Hit], max_chars: int = MAX_ANSWER_CHARS,
     for i, sentences in enumerate(per_hit):
         prior = RANK_PRIOR[min(i, len(RANK_PRIOR) - 1)]
         for j, s in enumerate(sentences):
+            if len(sentences) > 1 and _POINTS_ELSEWHERE.fullmatch(s.text.strip()):
+                continue
             overlap = sentence_terms[(i, j)] & q_terms
             lexical = sum(math.log(1 + n_sent / df[t]) * min(len(t), 4) for t in overlap)
             candidates.append((lexical / (1 + 0.01 * len(s.text)) + prior, i, s))
