@@ -83,10 +83,13 @@ def test_reference_to_a_missing_article_says_so(answerer):
 def test_an_article_of_a_law_not_held_says_so_instead_of_quoting_namesakes(answerer):
     a = answerer.answer("刑法第二十条规定了什么")
     assert a.abstained and not a.citations and a.mode == "none"
-    assert "知识库未收录《刑法》" in a.text
+    assert "知识库中没有名为《刑法》的文件" in a.text
     both = answerer.answer("行政处罚法第六十四条和刑法第二十条")
     assert both.mode == "reference" and both.citations[0].path == "第六十四条"
-    assert any("知识库未收录《刑法》" in n for n in both.notes)
+    assert any("知识库中没有名为《刑法》的文件" in n for n in both.notes)
+    # a follow-up carries the previous question along, but not its complaint
+    after = answerer.answer("那行政处罚法里听证要提前几天通知？", history=["刑法第二十条规定了什么"])
+    assert "刑法" in after.resolved_question and "没有名为" not in after.text
 
 
 def test_close_fourth_and_fifth_provisions_are_quoted():

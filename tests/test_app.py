@@ -96,7 +96,7 @@ def test_ask_page_says_how_a_follow_up_was_read_and_ignores_blank_input(site):
     assert len(at.chat_message) == asked  # no empty bubble, no answer
     assert "请输入要查询的问题。" in [i.value for i in at.info]
     at.chat_input[0].set_value("刑法第二十条规定了什么").run()
-    assert "知识库未收录《刑法》" in " ".join(m.value for m in at.markdown)
+    assert "知识库中没有名为《刑法》的文件" in " ".join(m.value for m in at.markdown)
 
 
 def test_library_page_searches(site):

@@ -50,8 +50,20 @@ def test_laws_cited_by_article_that_the_library_does_not_hold():
     assert unheld("劳动合同法的第八十二条") == ["劳动合同法"]
     assert unheld("民法典第一千一百六十五条怎么理解") == ["民法典"]
     assert unheld("公司法第三条和行政处罚法第三十三条") == ["公司法"]
+    assert unheld("醉驾适用刑法第一百三十三条之一吗") == ["刑法"]  # verbs before a name are not the name
     # held names (also behind a prefix), pronouns, bare kinds and articles without a law stay out
     for q in ("行政处罚法第三十三条", "新行政处罚法第三十三条", "《中华人民共和国行政处罚法》第六十四条",
               "处罚法第33条", "本法第二十条", "该条例第三条", "按照规定第三条", "第二十条规定了什么",
-              "刑法怎么规定正当防卫"):
+              "刑法怎么规定正当防卫", "违反本法第十条", "上位法第十条", "《行政处罚法（2021修订）》第三十三条"):
         assert unheld(q) == [], q
+
+
+def test_a_held_short_name_inside_another_laws_name_is_not_that_law():
+    """诉讼法 (an alias of 行政诉讼法) inside 刑事诉讼法 names another law: no reference to
+    行政诉讼法第十条, and the cited law is reported as not held."""
+    q = normalize_query("刑事诉讼法第十条")
+    assert "诉讼法" in NAMES
+    assert find_references(q, NAMES) == []
+    assert unheld_references(q, NAMES) == ["刑事诉讼法"]
+    for held in ("违反治安管理处罚法第十条", "按照行政诉讼法第三十三条", "新行政处罚法第三十三条"):
+        assert [r.article for r in find_references(normalize_query(held), NAMES)] != [], held

@@ -54,7 +54,8 @@ class Answerer:
         result = self.retriever.search(resolved, k=RETRIEVE_K, doc_types=doc_types)
         hits = result.hits
         direct = [h for h in hits if any(r.article and h.path == r.article for r in result.references)]
-        not_held = [f"知识库未收录《{name}》" for name in result.not_held]
+        # only what this question cites: a follow-up carries the previous question along
+        not_held = [f"知识库中没有名为《{name}》的文件" for name in result.not_held if name in q]
         if direct:
             ex = whole_provision(direct)
             return self._finish(Answer(question, ex.text, ex.citations, 1.0, mode="reference",
