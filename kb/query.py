@@ -100,7 +100,7 @@ def _name_words(text: str) -> list[tuple[str, str]]:
 
 
 def _bare(name: str) -> str:
-    """Without 中华人民共和国/新/原 in front, a （2021修订） behind, or a trailing 规定."""
+    """Without 中华人民共和国/新/原 in front or a （2021修订） behind: the name as the library lists it."""
     name = re.sub(r"[（(][^）)]*[）)]$", "", name.strip())
     for prefix in _NAME_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix) + 1:
