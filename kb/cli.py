@@ -139,8 +139,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _print_answer(a) -> None:
-    from kb.answer.model import MODE_ZH
-
     print(a.text)
     if a.abstained and a.related:
         print("\n可能相关的条文：")
@@ -153,8 +151,7 @@ def _print_answer(a) -> None:
             print(f"  [{c.n}] {c.rendered}{status}")
     for note in a.notes:
         print(f"注：{note}")
-    how = "未作答" if a.abstained else MODE_ZH.get(a.mode, a.mode)
-    print(f"（{how}，置信度 {a.confidence:.2f}）")
+    print(f"（{a.how}，置信度 {a.confidence:.2f}）")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

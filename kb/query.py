@@ -12,7 +12,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import jieba
 import jieba.posseg
 
 from kb.numerals import CN_NUMERAL, cn_to_int, int_to_cn

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.page import run_page
 from app.resources import answerer
 from app.view import TYPES_ZH, show_citation, zh
-from kb.answer.model import MODE_ZH, Answer
+from kb.answer.model import Answer
 from kb.errors import KBError
 from kb.query import normalize_query
 from kb.records.feedback import record_feedback
@@ -43,8 +43,7 @@ def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
             on_click=_open_in_library, args=(c.doc_key, c.path), type="tertiary"))
     for note in a.notes:
         st.info(note)
-    how = "未作答" if a.abstained else MODE_ZH.get(a.mode, a.mode)
-    st.caption(f"回答方式：{how} · 置信度 {a.confidence:.2f}")
+    st.caption(f"回答方式：{a.how} · 置信度 {a.confidence:.2f}")
     _feedback(db, user, turn, a)
 
 

@@ -50,3 +50,8 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # "possibly related" when abstaining
     notes: list[str] = field(default_factory=list)  # version notices, dropped LLM claims, ...
     resolved_question: str = ""  # the question after follow-up resolution
+
+    @property
+    def how(self) -> str:
+        """How it was answered, in Chinese (「条文摘录」), or 「未作答」 for an abstention."""
+        return "未作答" if self.abstained else MODE_ZH.get(self.mode, self.mode)
