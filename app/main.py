@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.navigation import PAGES, allowed_pages
 from app.resources import records
-from app.signin import change_password_form, current_user, sign_in_page, sign_out
+from app.signin import change_password_form, current_user, sign_in_page, sign_out, sync_cookie
 from app.view import ROLE_ZH
 from kb.errors import KBError
 
@@ -36,21 +36,38 @@ with factory() as db:
         st.navigation([st.Page(sign_in, title="登录", icon=":material/login:", url_path="login", default=True),
                        *(st.Page(sign_in, title="登录", url_path=Path(file).stem) for file, *_ in PAGES)],
                       position="hidden").run()
+        sync_cookie()  # a sign-out drops the browser's token
         st.stop()
     if user.must_change_password:
         def must_change() -> None:
             change_password_form(db, user, required=True)
 
         st.navigation([st.Page(must_change, title="修改密码", url_path="password")], position="hidden").run()
+        sync_cookie()
         st.stop()
     allowed = allowed_pages(user)
     name, role, unit = user.display_name, ROLE_ZH.get(user.role, user.role), user.unit.name if user.unit else ""
 
-page = st.navigation([st.Page(f, title=t, icon=i, default=(n == 0)) for n, (f, t, i, _) in enumerate(allowed)])
+shown = [st.Page(f, title=t, icon=i) for f, t, i, _ in allowed]
+
+
+def _home() -> None:
+    st.switch_page(shown[0])
+
+
+# Every page's address leads somewhere in Chinese (a typed or bookmarked address would otherwise
+# get Streamlit's English "Page not found"). The root opens the first page under its own name,
+# because Streamlit serves its default page only at the root and not at its name; a page the role
+# may not use is there, hidden from the menu, and its permission check refuses it in Chinese and
+# audits the refusal.
+hidden = [st.Page(_home, title=allowed[0][1], url_path="home", default=True, visibility="hidden"),
+          *(st.Page(f, title=t, icon=i, visibility="hidden") for f, t, i, _ in PAGES if (f, t, i, _) not in allowed)]
+page = st.navigation(shown + hidden)
 with st.sidebar:
     st.markdown(f"**{name}** · {role}" + (f"  \n{unit}" if unit else ""))
     if st.button("退出登录", icon=":material/logout:"):
         sign_out("您已退出登录。")
         st.rerun()
     st.caption("执法知库 · 行政执法人员培训知识库")
+    sync_cookie()  # a new sign-in's token, for a reload or a second tab to resume with
 page.run()

@@ -1,10 +1,14 @@
 """Who is signed in, for how long, and the sign-in / change-password forms.
 
-The browser session holds only the user's id and when they were last active; the user row is
-re-read from the database on every run, so a deactivated account or a changed role takes
-effect at the next click. After ``IDLE_LIMIT`` without activity the session ends and the
-sign-in page says why. Password checks, lockout and the audit trail are the core's
-(:mod:`kb.records.auth`); this module only draws forms and keeps the id.
+The browser tab holds the user's id and a sign-in token; the sign-in and the user row are
+re-read from the database on every run, so a deactivated account, a changed role or a password
+changed elsewhere takes effect at the next click. The token is also kept in a cookie, so a
+reload, a second tab or a bookmark resumes the sign-in instead of asking for the password
+again. The rules (30 minutes idle, a working day at most, a password change ending every
+sign-in) are the core's (:mod:`kb.records.signins`); activity is counted there too, so a tab
+left idle does not sign out another tab of the same browser that is in use. When a sign-in
+ends, the sign-in page says why. Password checks, lockout and the audit trail are the core's
+as well (:mod:`kb.records.auth`); this module only draws forms and keeps the token.
 
 Single sign-on: when ``[auth]`` is configured in ``.streamlit/secrets.toml``, the sign-in page
 offers ``st.login`` (OIDC) too, and the identity provider's ``preferred_username`` (or the
@@ -13,30 +17,48 @@ e-mail's local part) must match an existing account; SSO never creates accounts.
 
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.resources import records
 from app.view import zh
+from kb.records import signins
 from kb.records.errors import RecordsError
 from kb.records.models import User
 
 STATE_KEY = "zhifa_auth"
 NOTICE_KEY = "zhifa_auth_notice"
-IDLE_LIMIT_S = 30 * 60
+COOKIE_KEY = "zhifa_auth_cookie"  # the cookie change the next drawn page must make: the token, or "" to drop it
+COOKIE = "zhifakb_signin"
+TIMED_OUT = "登录已超时（30 分钟无操作），请重新登录。未提交的答题以最近一次保存的答案为准。"
+ENDED = {
+    "idle": TIMED_OUT,
+    "lifetime": "登录已满 12 小时，请重新登录。",
+    "inactive": "该账户已停用或不存在，请联系管理员。",
+    "unknown": "您的登录已结束（密码已修改或被重置，或已在其他窗口退出），请重新登录。",
+}
 # Pages keep their widgets' state under these prefixes; signing out forgets all of it (a
 # generated password on 管理, a half-typed answer), so the next person at the desk sees none.
 PAGE_STATE = ("ask_", "library_", "study_", "review_", "drill_", "hours_", "admin_")
 
 
-def sign_in_as(user: User) -> None:
-    st.session_state[STATE_KEY] = {"user_id": user.id, "last_seen": time.time()}
+def sign_in_as(db: Session, user: User) -> None:
+    """Sign ``user`` in here and give the browser a token to resume with after a reload."""
+    token = signins.open_sign_in(db, user)
+    st.session_state[STATE_KEY] = {"user_id": user.id, "token": token, "touched": time.time()}
+    st.session_state[COOKIE_KEY] = token
 
 
 def sign_out(notice: str = "") -> None:
-    st.session_state.pop(STATE_KEY, None)
+    state = st.session_state.pop(STATE_KEY, None)
+    if state and state.get("token"):
+        with records()() as db:
+            signins.end_sign_in(db, state["token"])
+    st.session_state[COOKIE_KEY] = ""
     for key in [k for k in st.session_state if str(k).startswith(PAGE_STATE)]:
         del st.session_state[key]
     if notice:
@@ -44,27 +66,65 @@ def sign_out(notice: str = "") -> None:
 
 
 def current_user(db: Session) -> User | None:
-    """The signed-in, active user, or None (the session ended: idle too long, or deactivated)."""
+    """The signed-in, active user, or None (never signed in here; the sign-in ended: idle too
+    long, a working day old, signed out elsewhere, password changed, account deactivated)."""
     state = st.session_state.get(STATE_KEY)
     if not state:
+        return _resume_from_cookie(db)
+    resumed = signins.resume(db, state.get("token", ""))
+    if resumed.user is None or resumed.user.id != state["user_id"]:
+        person = db.get(User, state["user_id"])
+        # Deactivating ends the sign-ins too, so an ended one may still have that reason.
+        sign_out(ENDED["inactive" if person is None or not person.active else
+                       resumed.outcome if resumed.outcome != "ok" else "unknown"])
         return None
-    if time.time() - state.get("last_seen", 0) > IDLE_LIMIT_S:
-        sign_out("登录已超时（30 分钟无操作），请重新登录。未提交的答题以最近一次保存的答案为准。")
+    return resumed.user
+
+
+def _resume_from_cookie(db: Session) -> User | None:
+    """A reload or a new tab: the browser's token, if it still signs someone in."""
+    token = _cookie()
+    if not token:
         return None
-    user = db.get(User, state["user_id"])
-    if user is None or not user.active:
-        sign_out("该账户已停用或不存在，请联系管理员。")
+    resumed = signins.resume(db, token)
+    if resumed.user is None:
+        st.session_state[COOKIE_KEY] = ""
+        if resumed.outcome != "unknown":  # after a sign-out the old cookie is just stale: say nothing
+            st.session_state.setdefault(NOTICE_KEY, ENDED[resumed.outcome])
         return None
-    state["last_seen"] = time.time()
-    return user
+    st.session_state[STATE_KEY] = {"user_id": resumed.user.id, "token": token, "touched": time.time()}
+    return resumed.user
+
+
+def _cookie() -> str:
+    try:
+        return str(st.context.cookies.get(COOKIE) or "")
+    except Exception:  # no browser request behind this run (AppTest, a bare script run)
+        return ""
+
+
+def sync_cookie() -> None:
+    """Make the cookie change decided in an earlier run (set after signing in, dropped after
+    signing out). Draws nothing; runs once."""
+    if COOKIE_KEY not in st.session_state:
+        return
+    token = st.session_state.pop(COOKIE_KEY)
+    age = int(signins.LIFETIME.total_seconds()) if token else 0
+    # SameSite=Strict keeps other sites from riding on it; Secure whenever the app is served over https.
+    st.html(f"<script>document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(token)} + "
+            f"'; Path=/; Max-Age={age}; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');"
+            "</script>", unsafe_allow_javascript=True)
 
 
 def keep_alive() -> None:
     """Count as activity: a timed quiz in progress keeps its taker signed in until its
-    deadline, however long they think over a question (its countdown calls this)."""
+    deadline, however long they think over a question (its countdown calls this every second;
+    the database hears of it once a minute)."""
     state = st.session_state.get(STATE_KEY)
-    if state:
-        state["last_seen"] = time.time()
+    if state and time.time() - state.get("touched", 0) >= signins.TOUCH_EVERY.total_seconds():
+        state["touched"] = time.time()
+        with records()() as db:
+            signins.touch(db, state["token"])
 
 
 def _sso_configured() -> bool:
@@ -98,7 +158,7 @@ def sign_in_page(db: Session) -> None:
         st.warning(notice)
     sso = _sso_user(db)
     if sso is not None:
-        sign_in_as(sso)
+        sign_in_as(db, sso)
         st.rerun()
     with st.form("sign_in"):
         username = st.text_input("用户名", max_chars=64)
@@ -110,7 +170,7 @@ def sign_in_page(db: Session) -> None:
         except RecordsError:
             st.error("用户名或密码错误，或账户因多次输错已被暂时锁定（15 分钟后自动解锁）。")
         else:
-            sign_in_as(user)
+            sign_in_as(db, user)
             st.rerun()
     if _sso_configured():
         st.button("单点登录（统一身份认证）", on_click=st.login)
@@ -138,6 +198,8 @@ def change_password_form(db: Session, user: User, *, required: bool) -> None:
         db.rollback()
         st.error(zh(exc))
     else:
-        st.success("密码已修改。")
+        sign_in_as(db, user)  # the change ended every sign-in of this user, this browser's too: start afresh
+        sync_cookie()
+        st.success("密码已修改；其他设备和窗口上的登录已全部退出。")
         if required:
             st.rerun()

@@ -37,13 +37,25 @@ class Site:
         with session_factory(make_settings(self.data_dir), migrate=False)() as s:
             return s.scalar(select(User.id).where(User.username == username))
 
+    def sign_in(self, username: str) -> str:
+        """A sign-in token for ``username``, as the sign-in form would have made."""
+        from sqlalchemy import select
+
+        from kb.records.db import session_factory
+        from kb.records.models import User
+        from kb.records.signins import open_sign_in
+
+        with session_factory(make_settings(self.data_dir), migrate=False)() as s:
+            return open_sign_in(s, s.scalar(select(User).where(User.username == username)))
+
     def app(self, username: str | None = None, page: str | None = None, *, file: str | None = None,
             timeout: float = 120) -> AppTest:
         """AppTest of the whole app (or of one page ``file`` run directly, as a typed URL
         would), signed in as ``username``, switched to ``page``, already run."""
         at = AppTest.from_file(str(ROOT / "app" / file) if file else MAIN, default_timeout=timeout)
         if username:
-            at.session_state["zhifa_auth"] = {"user_id": self.user_id(username), "last_seen": time.time()}
+            at.session_state["zhifa_auth"] = {"user_id": self.user_id(username), "token": self.sign_in(username),
+                                              "touched": time.time()}
         at.run()
         if page:
             at.switch_page(page).run()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 pytest_plugins = ["tests.app_site"]
 
 
@@ -46,11 +44,38 @@ def test_a_generated_first_password_must_be_changed_before_anything_else(site):
 
 
 def test_idle_session_expires_with_a_message(site):
+    import hashlib
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kb.records.models import SignIn, utcnow
+
     at = site.app("demo.officer1")
-    at.session_state["zhifa_auth"]["last_seen"] = time.time() - 31 * 60
+    digest = hashlib.sha256(at.session_state["zhifa_auth"]["token"].encode()).hexdigest()
+    with site.session() as s:  # 31 minutes without a click, in this tab or any other of the browser
+        s.execute(update(SignIn).where(SignIn.token_hash == digest).values(last_seen=utcnow() - timedelta(minutes=31)))
+        s.commit()
     at.run()
     assert at.title[0].value == "执法知库 · 登录"
     assert "登录已超时" in at.warning[0].value
+
+
+def test_changing_ones_password_signs_out_the_other_browsers_and_keeps_this_one(site):
+    from kb.records.demo import DEMO_PASSWORD
+
+    office = site.app("demo.officer4", "views/account.py")
+    home = site.app("demo.officer4")
+    assert home.title[0].value == "智能问答"
+    office.text_input[0].set_value(DEMO_PASSWORD)
+    office.text_input[1].set_value("Xinmima2026ok")
+    office.text_input[2].set_value("Xinmima2026ok")
+    office.button[0].click().run()
+    assert not office.exception and "其他设备和窗口上的登录已全部退出" in office.success[0].value
+    office.switch_page("views/ask.py").run()
+    assert office.title[0].value == "智能问答", "this browser stays signed in, with a new token"
+    home.run()
+    assert home.title[0].value == "执法知库 · 登录" and "密码已修改" in home.warning[0].value
 
 
 def test_a_page_typed_by_url_is_refused_by_the_core(site):

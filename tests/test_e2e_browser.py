@@ -56,9 +56,10 @@ def test_officer_asks_and_sees_a_citation(server, chrome):
     wait_text(chrome, "已收录 2 件文件")
 
 
-def test_a_typed_or_refreshed_address_signs_in_and_opens_that_page(server, chrome):
-    """Streamlit forgets the sign-in on a reload; the address must then lead to the sign-in
-    form (not Streamlit's English 「Page not found」) and, once signed in, to the page."""
+def test_a_typed_address_signs_in_and_a_reload_stays_signed_in_until_sign_out(server, chrome):
+    """A typed address while signed out leads to the sign-in form (not Streamlit's English
+    「Page not found」) and, once signed in, to that page; a reload then keeps the sign-in (the
+    browser's cookie resumes it); after 退出登录 a reload asks for the password again."""
     url, _ = server
     chrome.get(f"{url}/study")
     wait_for(chrome, "input[aria-label='用户名']").send_keys("demo.officer4")
@@ -68,6 +69,26 @@ def test_a_typed_or_refreshed_address_signs_in_and_opens_that_page(server, chrom
     settle(chrome)
     assert wait_for(chrome, "h1").text == "学习与考试"
     assert "Page not found" not in chrome.find_element(By.TAG_NAME, "body").text
+    assert chrome.get_cookie("zhifakb_signin"), "the sign-in left a token in the browser"
+
+    chrome.refresh()
+    wait_text(chrome, "退出登录")
+    settle(chrome)
+    assert wait_for(chrome, "h1").text == "学习与考试", "a reload keeps the sign-in and the page"
+    chrome.get(f"{url}/ask")  # the first page by its own name (it lives at the root), as a new tab would
+    wait_text(chrome, "退出登录")
+    settle(chrome)
+    assert wait_for(chrome, "h1").text == "智能问答"
+    chrome.get(f"{url}/admin")  # another role's page: refused in Chinese, not 「Page not found」
+    wait_text(chrome, "无权访问此页面")
+    assert "Page not found" not in chrome.find_element(By.TAG_NAME, "body").text
+    assert "管理" not in [a.text for a in chrome.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNavLink']")]
+
+    click_button(chrome, "退出登录")
+    wait_text(chrome, "您已退出登录")
+    chrome.refresh()
+    wait_for(chrome, "input[aria-label='用户名']")
+    assert "退出登录" not in chrome.find_element(By.TAG_NAME, "body").text
 
 
 def _keys(data, quiz_code: str) -> list[str]:

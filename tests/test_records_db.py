@@ -31,10 +31,10 @@ def test_migrations_from_empty_and_back(records_settings):
         assert current_revision(engine) is None
         assert not TABLES & set(inspect(engine).get_table_names())
         init_db(engine)
-        assert current_revision(engine) == head_revision() == "0003"  # 0001 people, 0002 training, 0003 app
+        assert current_revision(engine) == head_revision() == "0004"  # people, training, app, sign-ins
         assert set(inspect(engine).get_table_names()) >= TABLES
         init_db(engine)  # idempotent
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
         downgrade_db(engine)
         assert current_revision(engine) is None
         assert not TABLES & set(inspect(engine).get_table_names())

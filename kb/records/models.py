@@ -495,3 +495,18 @@ class DrillRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     quiz: Mapped[Quiz | None] = relationship()
+
+
+class SignIn(Base):
+    """One browser's sign-in, so a reload or a second tab does not ask for the password again.
+
+    The browser keeps a random token in a cookie; only its SHA-256 is stored here, so a copy of
+    the database cannot be replayed as a sign-in. Rules (idle limit, lifetime, who ends them)
+    live in :mod:`kb.records.signins`."""
+
+    __tablename__ = "sign_ins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)

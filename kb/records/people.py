@@ -26,6 +26,7 @@ from kb.records.csvfile import read_rows, take_cell
 from kb.records.db import writing
 from kb.records.errors import ImportRejected, NotFound, RecordsError, RowError, ValidationError
 from kb.records.models import Actor, Clock, Unit, User, utcnow
+from kb.records.signins import end_all_sign_ins
 from kb.records.units import get_unit
 
 NEEDS_UNIT = {"officer", "coordinator"}
@@ -246,12 +247,14 @@ def list_users(session: Session, actor: Actor, *, unit_code: str | None = None, 
 def reset_password(session: Session, actor: Actor, username: str, new_password: str | None = None,
                    *, clock: Clock = utcnow) -> str:
     """Set a new password (generated when None) and unlock the account; returns the password.
-    Someone else's reset obliges the owner to change it at their next sign-in."""
+    Someone else's reset obliges the owner to change it at their next sign-in. Every browser
+    signed in as the owner is signed out (a reset is often because a password leaked)."""
     user = get_user(session, actor, username)
     access.require(session, actor, "users.manage", user=user)
     password = new_password or auth.generate_password()
     auth.check_password_policy(password, user.username)
     _set_password(user, password, must_change=not (isinstance(actor, User) and actor.id == user.id))
+    end_all_sign_ins(session, user)
     audit.record(session, actor, "users.reset_password", f"user:{user.username}",
                  {"generated": new_password is None}, clock=clock)
     _commit(session, f"user {user.username}")
@@ -259,10 +262,10 @@ def reset_password(session: Session, actor: Actor, username: str, new_password: 
 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool, *, clock: Clock = utcnow) -> User:
-    """Deactivate (or reactivate) an account: it can no longer sign in, and a session open in
-    a browser ends at its next click. Nothing is deleted; the person's hours and attempts
-    stay in the records and the exports. Nobody deactivates themselves (the last admin could
-    lock everyone out that way)."""
+    """Deactivate (or reactivate) an account: it can no longer sign in, and its sign-ins end
+    (a browser open on the app is signed out at its next click; reactivating revives none).
+    Nothing is deleted; the person's hours and attempts stay in the records and the exports.
+    Nobody deactivates themselves (the last admin could lock everyone out that way)."""
     person = get_user(session, actor, username)
     access.require(session, actor, "users.manage", user=person)
     if isinstance(actor, User) and actor.id == person.id:
@@ -271,6 +274,8 @@ def set_active(session: Session, actor: Actor, username: str, active: bool, *, c
         try:
             with writing(session):  # write from a fresh snapshot (a refusal may have been audited since)
                 person.active = active
+                if not active:
+                    end_all_sign_ins(session, person)
                 audit.record(session, actor, "users.activate" if active else "users.deactivate",
                              f"user:{person.username}", clock=clock)
         except IntegrityError as exc:
@@ -280,12 +285,14 @@ def set_active(session: Session, actor: Actor, username: str, active: bool, *, c
 
 def change_password(session: Session, username: str, old_password: str, new_password: str,
                     *, clock: Clock = utcnow) -> User:
-    """A user changes their own password; the old one is checked like a sign-in (lockout too)."""
+    """A user changes their own password; the old one is checked like a sign-in (lockout too).
+    Every sign-in of theirs ends, the caller's included (the app starts a new one for it)."""
     user = auth.authenticate(session, username, old_password, clock=clock)
     auth.check_password_policy(new_password, user.username)
     if new_password == old_password:
         raise ValidationError("新密码不能与旧密码相同 / the new password must differ from the old one")
     _set_password(user, new_password, must_change=False)
+    end_all_sign_ins(session, user)
     audit.record(session, user, "users.change_password", f"user:{user.username}", clock=clock)
     _commit(session, f"user {user.username}")
     return user
