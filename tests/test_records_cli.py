@@ -36,6 +36,28 @@ def test_units_and_users_round_trip(kb, world, tmp_path):
     assert code == 1 and "the passwords differ" in err
 
 
+def test_deactivate_signs_out_everywhere_and_activate_lets_sign_in_again(kb, world):
+    from kb.records.errors import AuthError
+    from kb.records.signins import open_sign_in, resume
+    from tests.test_records_fixtures import user
+
+    with world.Session() as s:
+        token = open_sign_in(s, user(s, "li.yx"))
+    code, _, err = kb("users", "deactivate", "li.yx")
+    assert code == 0 and "signed out everywhere" in err
+    assert next(row for row in kb("users", "list")[1].splitlines() if row.startswith("li.yx\t")).endswith("\tinactive")
+    with world.Session() as s:
+        assert resume(s, token).user is None
+        with pytest.raises(AuthError):
+            authenticate(s, "li.yx", PASSWORD)
+    assert kb("users", "activate", "li.yx")[0] == 0
+    with world.Session() as s:
+        assert authenticate(s, "li.yx", PASSWORD).active
+        assert resume(s, token).user is None, "reactivating revives no old sign-in"
+    code, _, err = kb("users", "deactivate", "nobody")
+    assert code == 1 and err.startswith("error: ") and "nobody" in err
+
+
 def test_import_prints_each_bad_row_and_imports_nothing(kb, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("username,display_name,role,unit\nok.one,甲,officer,440106\nno.unit,乙,officer,999\n"

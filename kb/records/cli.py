@@ -33,7 +33,8 @@ def add_parser(subparsers: Any) -> None:
     actor.add_argument("--as", dest="as_user", metavar="USERNAME",
                        help="act as this user (asks for their password); default: the local operator, as admin")
 
-    users = subparsers.add_parser("users", help="training users: add, import, reset-password, list")
+    users = subparsers.add_parser("users", help="training users: add, import, reset-password, deactivate, "
+                                  "activate, list")
     sub = users.add_subparsers(dest="users_command", required=True)
 
     p = sub.add_parser("add", parents=[actor], help="add one user (asks for the initial password)")
@@ -59,6 +60,13 @@ def add_parser(subparsers: Any) -> None:
     group.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
     group.add_argument("--generate", action="store_true", help="generate one and print it")
     p.set_defaults(func=cmd_users_reset_password)
+
+    for verb, active, what in (("deactivate", False, "the account can no longer sign in and every browser signed "
+                                "in as it is signed out; its hours and records stay"),
+                               ("activate", True, "the account can sign in again")):
+        p = sub.add_parser(verb, parents=[actor], help=what)
+        p.add_argument("username")
+        p.set_defaults(func=cmd_users_set_active, active=active)
 
     p = sub.add_parser("bootstrap", help="create the first admin account if there is none "
                        "(password from KB_ADMIN_PASSWORD, else generated and printed once)")
@@ -294,6 +302,16 @@ def cmd_users_reset_password(args: argparse.Namespace) -> int:
     if args.generate:
         print(password)
     print(f"password of {args.username} reset; the account is unlocked", file=sys.stderr)
+    return 0
+
+
+def cmd_users_set_active(args: argparse.Namespace) -> int:
+    from kb.records.people import set_active
+
+    with _session(args) as session:
+        set_active(session, _actor(session, args), args.username, args.active)
+    print(f"{args.username} {'activated' if args.active else 'deactivated and signed out everywhere'}",
+          file=sys.stderr)
     return 0
 
 
