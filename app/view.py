@@ -38,6 +38,20 @@ def standing(doc_type: str, status: str, version: str = "") -> str:
     return " · ".join([*([version] if version else []), "典型案例" if doc_type == "case" else status_zh(status)])
 
 
+def headings_and_body(breadcrumb: str, path: str, text: str) -> tuple[str, str]:
+    """What to show around a provision whose citation (《title》path) is already on screen: the
+    headings above it that the citation does not say (「第四章 行政处罚的管辖和适用」), and its
+    text without a first line that only repeats the citation (a case's 「裁判结果」, which would
+    otherwise read three times: citation, breadcrumb, text)."""
+    headings = re.sub(r"^《[^》]*》", "", breadcrumb).strip()
+    if path and headings.endswith(path):
+        headings = headings[: -len(path)].strip()
+    first, _, rest = text.partition("\n")
+    if headings == first.strip():
+        headings = ""
+    return headings, rest if rest and first.strip() == path else text
+
+
 def zh(exc: BaseException) -> str:
     """The Chinese half of a core error message. They read「中文 / English」, and the subject
     may itself be bilingual (「证明材料 / evidence note 不能为空 / evidence note is required」):

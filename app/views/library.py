@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer
-from app.view import TYPES_ZH, standing, status_zh
+from app.view import TYPES_ZH, headings_and_body, standing, status_zh
 from kb.browse import Provision, by_heading, neighbours, outline
 from kb.citation import render_path
 from kb.library import DocumentInfo
@@ -38,9 +38,10 @@ def _apply_open_request(docs: list[DocumentInfo]) -> None:
 def _article(db: Session, doc: DocumentInfo, provisions: list[Provision], path: str) -> None:
     current = next(p for p in provisions if p.path == path)
     st.markdown(f"#### 《{doc.title}》{render_path(path)}")
-    st.caption(f"{current.breadcrumb} · {standing(doc.doc_type, doc.status, doc.version)}")
+    headings, body = headings_and_body(current.breadcrumb, path, current.text)
+    st.caption(" · ".join([*([headings] if headings else []), standing(doc.doc_type, doc.status, doc.version)]))
     with st.container(border=True):
-        st.text(current.text)
+        st.text(body)
     before, after = neighbours(provisions, path)
     left, right = st.columns(2)
     if before is not None:
@@ -114,8 +115,10 @@ def _search(docs: list[DocumentInfo]) -> None:
     for h in result.hits:
         with st.container(border=True):
             st.markdown(f"**{h.citation}**　{standing(h.doc_type, h.status, h.version)}")
-            st.caption(h.breadcrumb)
-            st.text(h.text)
+            headings, body = headings_and_body(h.breadcrumb, h.path, h.text)
+            if headings:
+                st.caption(headings)
+            st.text(body)
 
 
 def render(db: Session, user: User) -> None:
