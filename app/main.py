@@ -33,9 +33,9 @@ with factory() as db:
         # Every page's address leads to the sign-in form while signed out (a refreshed or typed
         # address would otherwise get Streamlit's English "Page not found"); once signed in, the
         # same address opens that page if the role may use it.
+        stems = ["home", *(Path(f).stem for f, *_ in PAGES)]
         st.navigation([st.Page(sign_in, title="登录", icon=":material/login:", url_path="login", default=True),
-                       *(st.Page(sign_in, title="登录", url_path=Path(file).stem) for file, *_ in PAGES)],
-                      position="hidden").run()
+                       *(st.Page(sign_in, title="登录", url_path=stem) for stem in stems)], position="hidden").run()
         sync_cookie()  # a sign-out drops the browser's token
         st.stop()
     if user.must_change_password:
