@@ -17,6 +17,10 @@ from app.view import ROLE_ZH
 from kb.errors import KBError
 
 st.set_page_config(page_title="执法知库 ZhifaKB", page_icon=":material/balance:", layout="wide")
+# Every page's address (and the root's own name), so that one typed, bookmarked or reloaded
+# while signed out or before a required password change leads to that form, not to Streamlit's
+# English "Page not found"; once signed in, the same address opens the page.
+ADDRESSES = ["home", *(Path(f).stem for f, *_ in PAGES)]
 
 try:
     factory = records()
@@ -30,19 +34,21 @@ with factory() as db:
         def sign_in() -> None:
             sign_in_page(db)
 
-        # Every page's address leads to the sign-in form while signed out (a refreshed or typed
-        # address would otherwise get Streamlit's English "Page not found"); once signed in, the
-        # same address opens that page if the role may use it.
-        stems = ["home", *(Path(f).stem for f, *_ in PAGES)]
         st.navigation([st.Page(sign_in, title="登录", icon=":material/login:", url_path="login", default=True),
-                       *(st.Page(sign_in, title="登录", url_path=stem) for stem in stems)], position="hidden").run()
-        sync_cookie()  # a sign-out drops the browser's token
+                       *(st.Page(sign_in, title="登录", url_path=a) for a in ADDRESSES)], position="hidden").run()
+        sync_cookie()  # a sign-in that ended here leaves the browser
         st.stop()
     if user.must_change_password:
         def must_change() -> None:
             change_password_form(db, user, required=True)
+            if st.button("退出登录（换一个账户）", icon=":material/logout:"):
+                if sign_out():
+                    st.rerun()
+                st.error("退出登录未完成：培训记录数据库暂时不可用，请稍后再试。")
 
-        st.navigation([st.Page(must_change, title="修改密码", url_path="password")], position="hidden").run()
+        st.navigation([st.Page(must_change, title="修改密码", url_path="password", default=True),
+                       *(st.Page(must_change, title="修改密码", url_path=a) for a in ADDRESSES)],
+                      position="hidden").run()
         sync_cookie()
         st.stop()
     allowed = allowed_pages(user)
@@ -66,8 +72,9 @@ page = st.navigation(shown + hidden)
 with st.sidebar:
     st.markdown(f"**{name}** · {role}" + (f"  \n{unit}" if unit else ""))
     if st.button("退出登录", icon=":material/logout:"):
-        sign_out("您已退出登录。")
-        st.rerun()
+        if sign_out("您已退出登录。"):
+            st.rerun()
+        st.error("退出登录未完成：培训记录数据库暂时不可用，请稍后再试。")
     st.caption("执法知库 · 行政执法人员培训知识库")
-    sync_cookie()  # a new sign-in's token, for a reload or a second tab to resume with
+    sync_cookie()  # this sign-in's token, for a reload or a second tab to resume with
 page.run()

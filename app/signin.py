@@ -22,6 +22,7 @@ import time
 
 import streamlit as st
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.resources import records
@@ -32,7 +33,7 @@ from kb.records.models import User
 
 STATE_KEY = "zhifa_auth"
 NOTICE_KEY = "zhifa_auth_notice"
-COOKIE_KEY = "zhifa_auth_cookie"  # the cookie change the next drawn page must make: the token, or "" to drop it
+DROP_KEY = "zhifa_auth_drop"  # a token that ended here: the browser's cookie goes if it still holds it
 COOKIE = "zhifakb_signin"
 TIMED_OUT = "登录已超时（30 分钟无操作），请重新登录。未提交的答题以最近一次保存的答案为准。"
 ENDED = {
@@ -50,19 +51,29 @@ def sign_in_as(db: Session, user: User) -> None:
     """Sign ``user`` in here and give the browser a token to resume with after a reload."""
     token = signins.open_sign_in(db, user)
     st.session_state[STATE_KEY] = {"user_id": user.id, "token": token, "touched": time.time()}
-    st.session_state[COOKIE_KEY] = token
+    st.session_state.pop(DROP_KEY, None)
 
 
-def sign_out(notice: str = "") -> None:
-    state = st.session_state.pop(STATE_KEY, None)
+def sign_out(notice: str = "") -> bool:
+    """End this browser's sign-in; False if it could not be. The token is ended in the database
+    first: should that fail, the person stays signed in (the caller says so) rather than seeming
+    signed out while a reload would resume them."""
+    state = st.session_state.get(STATE_KEY)
     if state and state.get("token"):
-        with records()() as db:
-            signins.end_sign_in(db, state["token"])
-    st.session_state[COOKIE_KEY] = ""
+        try:
+            with records()() as db:
+                signins.end_sign_in(db, state["token"])
+        except SQLAlchemyError:
+            return False
+        st.session_state[DROP_KEY] = state["token"]
+    st.session_state.pop(STATE_KEY, None)
     for key in [k for k in st.session_state if str(k).startswith(PAGE_STATE)]:
         del st.session_state[key]
     if notice:
         st.session_state[NOTICE_KEY] = notice
+    if _sso_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()  # else the identity provider's cookie would sign the same person straight back in
+    return True
 
 
 def current_user(db: Session) -> User | None:
@@ -88,7 +99,7 @@ def _resume_from_cookie(db: Session) -> User | None:
         return None
     resumed = signins.resume(db, token)
     if resumed.user is None:
-        st.session_state[COOKIE_KEY] = ""
+        st.session_state[DROP_KEY] = token
         if resumed.outcome != "unknown":  # after a sign-out the old cookie is just stale: say nothing
             st.session_state.setdefault(NOTICE_KEY, ENDED[resumed.outcome])
         return None
@@ -104,16 +115,29 @@ def _cookie() -> str:
 
 
 def sync_cookie() -> None:
-    """Make the cookie change decided in an earlier run (set after signing in, dropped after
-    signing out). Draws nothing; runs once."""
-    if COOKIE_KEY not in st.session_state:
+    """Keep the browser's cookie in step with this tab: while signed in it holds this tab's
+    token; a token that ended here is removed, but only if the cookie still holds that one (a
+    stale tab must not erase the sign-in another tab made since). Drawn on every run, because a
+    run cut short by a page switch or a rerun may never reach the browser; the script changes
+    nothing when the cookie is already right.
+
+    A session cookie (no expiry): it survives a reload, a second tab and a bookmark, not closing
+    the browser, so a shared desk's next user does not find the last one signed in. The 12 hours
+    are counted on the server. SameSite=Strict keeps other sites from riding on it; Secure
+    whenever the app is served over https."""
+    state = st.session_state.get(STATE_KEY)
+    token = state.get("token", "") if state else ""
+    dropped = "" if token else st.session_state.get(DROP_KEY, "")
+    if not (token or dropped):
         return
-    token = st.session_state.pop(COOKIE_KEY)
-    age = int(signins.LIFETIME.total_seconds()) if token else 0
-    # SameSite=Strict keeps other sites from riding on it; Secure whenever the app is served over https.
-    st.html(f"<script>document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(token)} + "
-            f"'; Path=/; Max-Age={age}; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');"
-            "</script>", unsafe_allow_javascript=True)
+    pair = json.dumps(f"{COOKIE}={token or dropped}")
+    attributes = "'; Path=/; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '')"
+    held = f"document.cookie.split('; ').includes({pair})"
+    if token:
+        script = f"if (!{held}) document.cookie = {pair} + {attributes};"
+    else:
+        script = f"if ({held}) document.cookie = {json.dumps(COOKIE + '=')} + '; Max-Age=0' + {attributes};"
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
 def keep_alive() -> None:

@@ -43,6 +43,22 @@ def test_a_generated_first_password_must_be_changed_before_anything_else(site):
     assert at.title[0].value == "智能问答"
 
 
+def test_the_required_password_change_can_be_left_for_another_account(site):
+    """A generated password's owner who walks away must not leave the next person at that
+    browser stuck on their form: 退出登录 is offered there."""
+    from kb.records.models import Operator
+    from kb.records.people import UserSpec, add_user, reset_password
+
+    with site.session() as s:
+        add_user(s, Operator("test"), UserSpec("temp.newcomer", "新同事", "officer", "440100",
+                                               password="Chushi2026abc"))
+        reset_password(s, Operator("test"), "temp.newcomer")  # someone else's reset: must change
+    at = site.app("temp.newcomer")
+    assert "须先修改密码" in at.info[0].value
+    next(b for b in at.button if b.label == "退出登录（换一个账户）").click().run()
+    assert not at.exception and at.title[0].value == "执法知库 · 登录"
+
+
 def test_idle_session_expires_with_a_message(site):
     import hashlib
     from datetime import timedelta

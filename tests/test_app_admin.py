@@ -190,6 +190,15 @@ def test_units_and_a_password_reset(site):
         assert authenticate(s, "demo.officer3", password).must_change_password
 
 
+def test_an_admin_resetting_their_own_password_stays_signed_in_here(site):
+    at = site.app("admin", "views/admin.py")
+    at.selectbox(key="admin_reset_user").set_value("admin")
+    next(b for b in at.button if b.label == "生成新密码并解锁").click().run()
+    assert not at.exception and at.code[0].value
+    at.run()  # the next click: this browser got a new sign-in; any other browser of theirs is out
+    assert at.title[0].value == "管理"
+
+
 def test_a_deactivated_officer_is_signed_out_at_the_next_click(site):
     officer = site.app("demo.officer2")
     assert officer.title[0].value == "智能问答"

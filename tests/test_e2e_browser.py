@@ -86,9 +86,19 @@ def test_a_typed_address_signs_in_and_a_reload_stays_signed_in_until_sign_out(se
 
     click_button(chrome, "退出登录")
     wait_text(chrome, "您已退出登录")
+    settle(chrome)
+    assert chrome.get_cookie("zhifakb_signin") is None, "signing out takes the token out of the browser"
     chrome.refresh()
     wait_for(chrome, "input[aria-label='用户名']")
     assert "退出登录" not in chrome.find_element(By.TAG_NAME, "body").text
+
+    sign_in(chrome, url, "demo.officer4", DEMO_PASSWORD)  # at the root, which switches to the first page
+    cookie = chrome.get_cookie("zhifakb_signin")
+    assert cookie and "expiry" not in cookie, "a session cookie: closing the browser ends it"
+    chrome.refresh()
+    wait_text(chrome, "退出登录")
+    settle(chrome)
+    assert wait_for(chrome, "h1").text == "智能问答"
 
 
 def _keys(data, quiz_code: str) -> list[str]:

@@ -41,6 +41,7 @@ def test_idle_for_thirty_minutes_ends_it_and_activity_keeps_it(world, clock):
         clock.advance(minutes=25)
         assert resume(s, token, clock=clock).outcome == "ok"
         clock.advance(minutes=31)
+        touch(s, token, clock=clock)  # too late: a countdown waking after a sleep revives nothing
         assert resume(s, token, clock=clock).outcome == "idle"
         clock.advance(minutes=1)
         assert resume(s, token, clock=clock).outcome == "unknown", "an ended sign-in is gone for good"

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.page import run_page
 from app.resources import answerer, settings
+from app.signin import sign_in_as
 from app.view import ROLE_ZH, flash, show_flash, status_zh, zh
 from ingest.loaders.decoding import BINARY, EMPTY, UNDECODABLE
 from ingest.loaders.docx_text import CORRUPT as DOCX_CORRUPT
@@ -395,6 +396,8 @@ def users_tab(db: Session, user: User) -> None:
             except RecordsError as exc:
                 st.error(zh(exc))
             else:
+                if who == user.username:  # the reset ended one's own sign-ins too: keep this browser's
+                    sign_in_as(db, user)
                 st.success(f"{who} 的新密码（只显示这一次，用户登录后须修改）：")
                 st.code(password, language=None)
     with st.expander("停用或恢复账户"), st.form("admin_active"):

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.records import audit
+from kb.records.db import begin_write
 from kb.records.errors import AuthError, ValidationError
 from kb.records.models import Clock, User, utcnow
 
@@ -90,6 +91,10 @@ def authenticate(session: Session, username: str, password: str, *, clock: Clock
     even the right password is refused. A successful sign-in clears the count.
     """
     now = clock()
+    # A writer from the start (SQLite: BEGIN IMMEDIATE): a sign-in always writes (the failure
+    # count, the audit row), and a read snapshot upgraded after another browser wrote meanwhile
+    # (signed-in pages note their activity) would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
+    begin_write(session)
     name = unicodedata.normalize("NFKC", (username or "").strip()).lower()
     user = session.scalar(select(User).where(User.username == name)) if 0 < len(name) <= 64 else None
     target = name[:64]

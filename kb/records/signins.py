@@ -84,10 +84,11 @@ def resume(session: Session, token: str, *, clock: Clock = utcnow) -> Resumed:
 
 
 def touch(session: Session, token: str, *, clock: Clock = utcnow) -> None:
-    """Count as activity without a click (a quiz's countdown): the sign-in stays fresh."""
+    """Count as activity without a click (a quiz's countdown): the sign-in stays fresh. One
+    that has already run out stays ended (a laptop woken after an hour asleep)."""
     row = session.get(SignIn, _digest(token)) if token else None
     now = clock()
-    if row is not None and now - row.last_seen >= TOUCH_EVERY:
+    if row is not None and TOUCH_EVERY <= now - row.last_seen <= IDLE_LIMIT:
         _seen(session, row.token_hash, now)
 
 
