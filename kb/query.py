@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import jieba.posseg
 
@@ -39,6 +41,33 @@ def normalize_query(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")
     text = re.sub(r"\s+", " ", text).strip()
     return text[:MAX_QUERY_CHARS]
+
+
+@lru_cache(maxsize=1)
+def _jargon() -> list[tuple[str, str]]:
+    """(name, statute wording) from ``resources/jargon.tsv``, longest name first."""
+    text = resources.files("kb.resources").joinpath("jargon.tsv").read_text(encoding="utf-8")
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            names, wording, *_ = line.split("\t")
+            pairs.extend((n.strip(), wording.strip()) for n in names.split(",") if n.strip())
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def jargon_in(question: str) -> list[tuple[str, str]]:
+    """The officers' names for rules (首违不罚) in ``question``, each with the statute's own
+    wording for it: e5 and the word index know the wording, not the name."""
+    found: list[tuple[str, str]] = []
+    for name, wording in _jargon():
+        if name in question and wording not in question and all(name not in n for n, _ in found):
+            found.append((name, wording))
+    return found
+
+
+def with_jargon(question: str) -> str:
+    """``question`` with the statute's wording added for each officers' name it uses."""
+    return " ".join([question, *dict.fromkeys(w for _, w in jargon_in(question))])
 
 
 def find_references(query: str, names: list[str]) -> list[Reference]:

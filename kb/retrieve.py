@@ -19,7 +19,7 @@ from kb.config import Settings, doc_type_weights
 from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
 from kb.model import Hit
-from kb.query import Reference, find_references, normalize_query, remainder, unheld_references
+from kb.query import Reference, find_references, normalize_query, remainder, unheld_references, with_jargon
 from kb.rerank import RerankWeights, Signals, candidate_signals, rerank
 from kb.sparse import add_terms, query_vector
 from kb.store import Fusion, Match, VectorStore, Where, open_store
@@ -106,7 +106,7 @@ class Retriever:
             scope = dict(where)
             if scoped and rest:
                 scope["doc_key"] = scoped
-            found = self._vector_search(rest or q, k + len(hits), scope, mode)
+            found = self._vector_search(with_jargon(rest or q), k + len(hits), scope, mode)
             seen = {h.chunk_key for h in hits}
             hits.extend(h for h in found if h.chunk_key not in seen)
         return SearchResult(q, hits[:k], refs, scoped if rest else [], missing,

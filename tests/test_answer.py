@@ -34,6 +34,19 @@ def test_explicit_reference_returns_the_article_whole(answerer):
     assert_verifiable(a)
 
 
+@pytest.mark.parametrize(("question", "article", "said"), [
+    ("首违不罚是什么意思", "第三十三条", "初次违法且危害后果轻微并及时改正的，可以不予行政处罚"),
+    ("一事不再罚怎么理解", "第二十九条", "不得给予两次以上罚款的行政处罚"),
+])
+def test_an_officers_name_for_a_rule_finds_the_statute_that_words_it_otherwise(answerer, question, article, said):
+    """首违不罚 is nowhere in the statute's text; asked by that name, the answer used to be
+    「知识库中未找到相关依据」. The glossary (resources/jargon.tsv) adds the statute's wording."""
+    a = answerer.answer(question)
+    assert not a.abstained and a.citations[0].path == article and said in a.text
+    assert any("按条文的表述理解为" in n for n in a.notes), "the reader is told how the name was read"
+    assert_verifiable(a)
+
+
 def test_extractive_answer_cites_the_right_article(answerer):
     a = answerer.answer("哪些情形执法人员可以当场收缴罚款")
     assert not a.abstained and a.mode == "extractive"

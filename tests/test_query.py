@@ -1,5 +1,5 @@
 from kb.aliases import aliases_for
-from kb.query import find_references, normalize_query, remainder, unheld_references
+from kb.query import find_references, jargon_in, normalize_query, remainder, unheld_references, with_jargon
 
 NAMES = [
     name
@@ -67,3 +67,35 @@ def test_a_held_short_name_inside_another_laws_name_is_not_that_law():
     assert unheld_references(q, NAMES) == ["刑事诉讼法"]
     for held in ("违反治安管理处罚法第十条", "按照行政诉讼法第三十三条", "新行政处罚法第三十三条"):
         assert [r.article for r in find_references(normalize_query(held), NAMES)] != [], held
+
+
+def test_officers_names_for_rules_get_the_statutes_wording_once():
+    first = "初次违法且危害后果轻微并及时改正的，可以不予行政处罚"
+    assert with_jargon("首违不罚是什么意思") == f"首违不罚是什么意思 {first}"
+    assert [n for n, _ in jargon_in("首违免罚和一事不再罚")] == ["一事不再罚", "首违免罚"]
+    assert with_jargon("无主观过错不罚") == "无主观过错不罚 当事人有证据足以证明没有主观过错的，不予行政处罚"
+    assert with_jargon("今天天气怎么样") == "今天天气怎么样"  # nothing else is touched
+    worded = "初次违法且危害后果轻微并及时改正的，可以不予行政处罚，首违不罚"
+    assert with_jargon(worded) == worded  # already in the statute's words
+
+
+def test_every_glossary_wording_is_the_statutes_own():
+    """The wording added for a name must be text of the law it names (so what is searched is
+    what the statute says), not our paraphrase."""
+    import re
+    from importlib import resources
+
+    import pytest
+
+    from tests.conftest import SAMPLE
+
+    if not SAMPLE.is_dir():
+        pytest.skip(f"sample corpus not found at {SAMPLE}")
+    laws = {f.read_text(encoding="utf-8")[:400]: re.sub(r"\s+", "", f.read_text(encoding="utf-8"))
+            for f in SAMPLE.glob("law_*.md")}
+    rows = [line.split("\t") for line in resources.files("kb.resources").joinpath("jargon.tsv")
+            .read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    assert len(rows) >= 10
+    for _names, wording, source in rows:
+        law = source.split()[0]
+        assert any(law in head and wording in text for head, text in laws.items()), (wording, law)

@@ -26,7 +26,7 @@ from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
 from kb.config import Settings, load_settings
 from kb.model import Hit
-from kb.query import normalize_query
+from kb.query import jargon_in, normalize_query, with_jargon
 from kb.retrieve import Retriever
 
 __all__ = ["Answer", "Answerer", "Citation", "answer"]
@@ -70,20 +70,23 @@ class Answerer:
         if not hits:
             return Answer(question, NO_BASIS, abstained=True, reason="nothing retrieved", mode="none",
                           resolved_question=resolved)
-        neighbours = self.retriever.dense_neighbours(resolved, doc_types=doc_types)
-        signals = self.retriever.signals(resolved, hits[:MAX_PROVISIONS])
-        evidence = gather(resolved, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus)
+        # An officers' name for a rule (首违不罚) is judged and quoted by the statute's wording, as it was searched.
+        searched = with_jargon(resolved)
+        neighbours = self.retriever.dense_neighbours(searched, doc_types=doc_types)
+        signals = self.retriever.signals(searched, hits[:MAX_PROVISIONS])
+        evidence = gather(searched, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus)
         abstain, conf = should_abstain(evidence)
         if abstain and not result.scoped_to:
             related = [citation_for(i + 1, h, 0, _first_sentence_end(h.text), None) for i, h in enumerate(hits[:3])]
             return Answer(question, NO_BASIS, abstained=True, confidence=conf, mode="none", related=related,
                           reason=f"retrieval evidence too weak (confidence {conf:.2f})", resolved_question=resolved)
         matches = [x.match(self.retriever.rerank) for x in signals]
-        answer = self._compose(question, resolved, hits, matches, history, on_token)
+        answer = self._compose(question, resolved, searched, hits, matches, history, on_token)
         answer.confidence = conf
+        answer.notes.extend(f"「{name}」按条文的表述理解为「{wording}」。" for name, wording in jargon_in(resolved))
         return self._finish(answer)
 
-    def _compose(self, question: str, resolved: str, hits: list[Hit], matches: list[float],
+    def _compose(self, question: str, resolved: str, searched: str, hits: list[Hit], matches: list[float],
                  history: list[str] | None, on_token: Callable[[str], None] | None) -> Answer:
         from kb.answer import llm
 
@@ -102,7 +105,7 @@ class Answerer:
                 used = [c for c in citations if c.n in verified.used]
                 notes = [f"已删除 {len(verified.dropped)} 句无法在所引条文中核验的内容。"] if verified.dropped else []
                 return Answer(question, verified.text, used, mode="llm", notes=notes, resolved_question=resolved)
-        ex = extract(resolved, hits[:MAX_PROVISIONS], matches=matches)
+        ex = extract(searched, hits[:MAX_PROVISIONS], matches=matches)
         answer = Answer(question, ex.text, ex.citations, mode="extractive", resolved_question=resolved)
         if note:
             answer.notes.append(note)
