@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from kb.records.db import writing
@@ -105,10 +105,7 @@ def end_sign_in(session: Session, token: str) -> None:
             session.execute(delete(SignIn).where(SignIn.token_hash == _digest(token)))
 
 
-def end_all_sign_ins(session: Session, user: User) -> int:
+def end_all_sign_ins(session: Session, user: User) -> None:
     """End every sign-in of ``user`` (password changed or reset, account deactivated); the
-    caller's transaction commits it. Returns how many were open."""
-    hashes = list(session.scalars(select(SignIn.token_hash).where(SignIn.user_id == user.id)))
-    if hashes:
-        session.execute(delete(SignIn).where(SignIn.user_id == user.id))
-    return len(hashes)
+    caller's transaction commits it."""
+    session.execute(delete(SignIn).where(SignIn.user_id == user.id))
