@@ -58,8 +58,9 @@ def _cite(source: dict[str, str]) -> str:
     return f"《{source['doc_key'].split('@', 1)[0]}》{source['path']}"
 
 
-def _show_question(row: Question) -> None:
-    """Stem, options (the keyed ones marked), key, explanation and sources with their quote."""
+def _show_question(row: Question, *, show_key: bool = True) -> None:
+    """Stem, options (the keyed ones marked), key, explanation and sources with their quote;
+    the question's 题号 unless its checkbox already says it."""
     st.markdown(html.escape(row.stem).replace("\n", "<br>"), unsafe_allow_html=True)
     keyed = set(row.answer) if row.options else set()
     for i, option in enumerate(row.options):
@@ -72,7 +73,8 @@ def _show_question(row: Question) -> None:
         st.markdown(f"**出处：** {_cite(source)}：「<mark>{html.escape(source['quote'])}</mark>」",
                     unsafe_allow_html=True)
     tags = "；".join(f"{kind}：{'、'.join(values)}" for kind, values in row.tags.items() if values)
-    st.caption(f"{row.key} · {TYPE_ZH.get(row.qtype, row.qtype)} · 难度 {row.difficulty} · 作者 {row.author}"
+    st.caption(" · ".join([*([f"题号 {row.key}"] if show_key else []), TYPE_ZH.get(row.qtype, row.qtype),
+                           f"难度 {row.difficulty}", f"作者 {row.author}"])
                + (f" · {tags}" if tags else "") + (" · ⚠️ 来源已变更" if row.flagged else ""))
 
 
@@ -175,10 +177,10 @@ def _questions_tab(db: Session, user: User) -> None:
     for row in shown:
         with st.container(border=True):
             pick, edit = st.columns([6, 1])
-            pick.checkbox(f"{TYPE_ZH.get(row.qtype, row.qtype)}题 · {row.key}", key=f"review_pick_{row.key}")
+            pick.checkbox(f"{TYPE_ZH.get(row.qtype, row.qtype)}题 · 题号 {row.key}", key=f"review_pick_{row.key}")
             edit.button("编辑", key=f"review_edit_{row.key}", icon=":material/edit:", on_click=_start_edit,
                         args=(row.key, _edit_fields(row)))
-            _show_question(row)
+            _show_question(row, show_key=False)
     if clicked:
         picked = [r.key for r in shown if st.session_state.get(f"review_pick_{r.key}")]
         if not picked:
