@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.navigation import PAGES, allowed_pages
 from app.resources import records
-from app.signin import change_password_form, current_user, sign_in_page, sign_out, sync_cookie
+from app.signin import SIGN_OUT_FAILED, change_password_form, current_user, sign_in_page, sign_out, sync_cookie
 from app.view import ROLE_ZH
 from kb.errors import KBError
 
@@ -44,7 +44,7 @@ with factory() as db:
             if st.button("退出登录（换一个账户）", icon=":material/logout:"):
                 if sign_out():
                     st.rerun()
-                st.error("退出登录未完成：培训记录数据库暂时不可用，请稍后再试。")
+                st.error(SIGN_OUT_FAILED)
 
         st.navigation([st.Page(must_change, title="修改密码", url_path="password", default=True),
                        *(st.Page(must_change, title="修改密码", url_path=a) for a in ADDRESSES)],
@@ -74,7 +74,7 @@ with st.sidebar:
     if st.button("退出登录", icon=":material/logout:"):
         if sign_out("您已退出登录。"):
             st.rerun()
-        st.error("退出登录未完成：培训记录数据库暂时不可用，请稍后再试。")
+        st.error(SIGN_OUT_FAILED)
     st.caption("执法知库 · 行政执法人员培训知识库")
     sync_cookie()  # this sign-in's token, for a reload or a second tab to resume with
 page.run()

@@ -35,6 +35,7 @@ STATE_KEY = "zhifa_auth"
 NOTICE_KEY = "zhifa_auth_notice"
 DROP_KEY = "zhifa_auth_drop"  # a token that ended here: the browser's cookie goes if it still holds it
 COOKIE = "zhifakb_signin"
+SIGN_OUT_FAILED = "退出登录未完成：培训记录数据库暂时不可用，请稍后再试。"
 TIMED_OUT = "登录已超时（30 分钟无操作），请重新登录。未提交的答题以最近一次保存的答案为准。"
 ENDED = {
     "idle": TIMED_OUT,
