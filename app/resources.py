@@ -59,5 +59,5 @@ def close_all() -> None:
     """Close every store handle opened here and forget the cached resources, so another
     process (or test) can open the same Qdrant Edge folder, which allows one holder."""
     while _opened:
-        _opened.pop().retriever.store.close()
+        _opened.pop().retriever.close()
     st.cache_resource.clear()

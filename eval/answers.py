@@ -299,6 +299,7 @@ def main(settings: Settings, gold: str = "sample", out_of_scope: str = "out_of_s
     in_scope, oos = load_gold(gold), load_gold(out_of_scope)
     must = load_must(f"{gold}_answers")
     answerer = Answerer(replace(settings, llm_base_url=""))
+    background = answerer.retriever.background
     try:
         doc_keys = {Path(d.source_path).name: d.key for d in answerer.retriever.documents}
         extractive = run(answerer, in_scope + oos, must, doc_keys)
@@ -307,10 +308,11 @@ def main(settings: Settings, gold: str = "sample", out_of_scope: str = "out_of_s
         llm, planted = run_llm(answerer, sub_in + sub_oos, must, doc_keys)
         t2 = time.perf_counter()
     finally:
-        answerer.retriever.store.close()
+        answerer.retriever.close()
     ids = {q.id for q in sub_in + sub_oos}
     out(f"## Answers on gold set {gold}: {len(in_scope)} in-scope, {len(oos)} out-of-scope, "
         f"{len(must)} with must_contain\n")
+    out(f"Background index (kb.background): {background.where if background else 'none (KB_BACKGROUND_DIR unset)'}\n")
     out(f"Extractive: all questions ({t1 - t0:.0f}s). LLM: loopback server with a planting responder, subset of "
         f"{len(sub_in)} in-scope + {len(sub_oos)} out-of-scope questions ({t2 - t1:.0f}s); the responder is "
         "synthetic (it quotes provision [1] only), so its gold and must_contain figures measure the stub, "

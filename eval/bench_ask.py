@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {mode:11} n={len(values):4}: p50 {percentile(values, 50):.0f} ms, "
               f"p95 {percentile(values, 95):.0f} ms")
     print(f"peak RSS {rss:.0f} MiB")
-    answerer.retriever.store.close()
+    answerer.retriever.close()
     return 0
 
 

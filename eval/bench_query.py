@@ -66,7 +66,7 @@ def main() -> int:
     print(f"  same question again (vector memoised, store query alone): p50 {percentile(warm, 50):.1f} ms, "
           f"p95 {percentile(warm, 95):.1f} ms, p99 {percentile(warm, 99):.1f} ms")
     print(f"peak RSS {rss:.0f} MiB")
-    retriever.store.close()
+    retriever.close()
     return 0
 
 

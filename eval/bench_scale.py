@@ -227,7 +227,7 @@ def measure_worker(backend: str, data_dir: Path, k: int, slow_seconds: float, sl
               "open_seconds": open_seconds, "baseline_rss_mib": baseline}
     result.update(_time_questions(retriever, queries, k, slow_seconds, slow_cap))
     result["peak_rss_mib"] = peak_rss_mib()
-    retriever.store.close()
+    retriever.close()
     return result
 
 

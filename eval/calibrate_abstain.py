@@ -5,8 +5,10 @@ In-scope questions (eval/gold/sample.jsonl) are positives, out-of-scope ones
 (kb.answer.abstain.gather). A logistic regression (numpy, L2) is fitted; the threshold is the
 highest one that keeps false abstentions on in-scope questions at or under the target (5 %).
 Two-fold cross-validation reports the held-out rates before the final fit on everything.
+With a background index configured (KB_BACKGROUND_DIR, kb.background) the model with the
+background feature is fitted and written to abstain_background.json instead.
 
-    KB_DATA_DIR=… python -m eval.calibrate_abstain [--target 0.05] [--write]
+    KB_DATA_DIR=… [KB_BACKGROUND_DIR=…] python -m eval.calibrate_abstain [--target 0.05] [--write]
 """
 
 from __future__ import annotations
@@ -21,23 +23,26 @@ import numpy as np
 
 from eval.gold import load_gold
 from kb.answer import RETRIEVE_K
-from kb.answer.abstain import FEATURES, gather
+from kb.answer.abstain import gather, model_file
 from kb.config import load_settings
 from kb.retrieve import Retriever
 
 
-def features(retriever: Retriever, query: str) -> list[float] | None:
-    """None for explicit references: they are looked up, never abstained on."""
+def features(retriever: Retriever, query: str) -> tuple[tuple[str, ...], list[float]] | None:
+    """The names and values of the evidence; None for explicit references: they are looked
+    up, never abstained on."""
     result = retriever.search(query, k=RETRIEVE_K)
     if any(r.article for r in result.references) or not result.hits:
         return None
     neighbours = retriever.dense_neighbours(query)
     top = retriever.signals(query, result.hits[:1])[0]
-    ev = gather(query, result.hits, [n.score for n in neighbours], top, retriever.term_in_corpus)
-    return ev.vector()
+    ev = gather(query, result.hits, [n.score for n in neighbours], top, retriever.term_in_corpus,
+                retriever.background_nearest(query))
+    return ev.features, ev.vector()
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 3000, lr: float = 0.1) -> dict:
+def fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], l2: float = 0.1, steps: int = 3000,
+        lr: float = 0.1) -> dict:
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / scale
     w, b = np.zeros(z.shape[1]), 0.0
@@ -45,7 +50,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 3000, lr: fl
         p = 1 / (1 + np.exp(-(z @ w + b)))
         w -= lr * (z.T @ (p - y) / len(y) + l2 * w)
         b -= lr * float(np.mean(p - y))
-    return {"features": list(FEATURES), "weights": w.tolist(), "bias": b, "mean": mean.tolist(),
+    return {"features": list(names), "weights": w.tolist(), "bias": b, "mean": mean.tolist(),
             "scale": scale.tolist()}
 
 
@@ -76,12 +81,18 @@ def main() -> int:
     args = ap.parse_args()
     retriever = Retriever(load_settings())
     rows = []
+    names: set[tuple[str, ...]] = set()
     for label, name in ((1, "sample"), (0, "out_of_scope")):
         for q in load_gold(name):
             f = features(retriever, q.query)
             if f is not None:
-                rows.append((f, label, q.query))
-    retriever.store.close()
+                names.add(f[0])
+                rows.append((f[1], label, q.query))
+    retriever.close()
+    if len(names) != 1:
+        raise SystemExit(f"the questions gave different kinds of evidence ({sorted(names)}): does the "
+                         "background hold every document of this knowledge base for some of them?")
+    (feature_names,) = names
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
     print(f"{int(y.sum())} in-scope and {int((1 - y).sum())} out-of-scope questions with features "
@@ -90,17 +101,17 @@ def main() -> int:
     random.Random(11).shuffle(idx)
     folds = [idx[::2], idx[1::2]]
     for i, (train, test) in enumerate([(folds[0], folds[1]), (folds[1], folds[0])]):
-        params = fit(x[train], y[train])
+        params = fit(x[train], y[train], feature_names)
         params["threshold"] = choose_threshold(probs(params, x[train])[y[train] == 1], args.target)
         fa, oa = rates(params, x[test], y[test])
         print(f"fold {i}: held-out false abstention {fa:.1%} (in-scope), abstention {oa:.1%} (out-of-scope)")
-    params = fit(x, y)
+    params = fit(x, y, feature_names)
     params["threshold"] = choose_threshold(probs(params, x)[y == 1], args.target)
     fa, oa = rates(params, x, y)
     print(f"all: false abstention {fa:.1%}, out-of-scope abstention {oa:.1%}, threshold {params['threshold']:.3f}")
-    print("weights:", dict(zip(FEATURES, np.round(params["weights"], 3), strict=True)))
+    print("weights:", dict(zip(feature_names, np.round(params["weights"], 3), strict=True)))
     if args.write:
-        path = Path(str(resources.files("kb.resources").joinpath("abstain.json")))
+        path = Path(str(resources.files("kb.resources").joinpath(model_file(feature_names))))
         path.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {path}")
     return 0

@@ -33,7 +33,7 @@ def main(gold: str = "sample") -> int:
     try:
         scores = [m for q in load_gold(gold) if (m := match_scores(retriever, q.query)) is not None]
     finally:
-        retriever.store.close()
+        retriever.close()
     gaps = [m[0] - m[MIN_PROVISIONS - 1] for m in scores]
     quartiles = statistics.quantiles(gaps, n=4)
     extra = [quoted_provisions(m) - MIN_PROVISIONS for m in scores]

@@ -73,7 +73,7 @@ def main() -> int:
     retriever = Retriever(settings)
     chosen, gold_docs, crowding, passages = choose(retriever, args.budget)
     paths = {d.key: d.source_path for d in retriever.documents}
-    retriever.store.close()
+    retriever.close()
     covered = sum(crowding[d] for d in chosen)
     lines = sum(len(passages[d]) for d in chosen)
     print(f"{len(gold_docs)} gold documents + {len(chosen) - len(gold_docs)} distractors = {len(chosen)} of "

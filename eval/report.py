@@ -535,7 +535,7 @@ def evaluate_kb(settings: Settings, quick: bool = False, chart_dir: Path | None 
         with _timed(report, "quiz solver", log):
             quiz_section(report, retriever, chart_dir)
     finally:
-        retriever.store.close()
+        retriever.close()
     return report
 
 

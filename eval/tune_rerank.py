@@ -102,7 +102,7 @@ def main() -> int:
     retriever = Retriever(replace(load_settings(), rerank_depth=0))
     questions = load_gold(args.gold)
     cands = collect(retriever, questions, args.depth)
-    retriever.store.close()
+    retriever.close()
     grid = [RerankWeights(args.depth, *values) for values in itertools.product(*GRID.values())]
     print(f"gold set {args.gold}: {len(cands)} questions, first {args.depth} fused candidates reordered, "
           f"{len(grid)} weight settings")

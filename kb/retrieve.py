@@ -14,7 +14,9 @@ version and status so the answer can say which version it cites.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from kb.background import Background, BackgroundMatch, open_background
 from kb.config import Settings, doc_type_weights
 from kb.embed import Embedder, load_embedder
 from kb.library import DocumentInfo, list_documents
@@ -140,6 +142,28 @@ class Retriever:
 
         return bool(self.store.query(dense=None, sparse=([term_id(term)], [1.0]), limit=1,
                                      where={"record": "chunk", "state": "live"}))
+
+    @cached_property
+    def background(self) -> Background | None:
+        """The configured background index (kb.background), opened and checked on first use:
+        plain searches never need it."""
+        return open_background(self.settings, self.embedder)
+
+    def background_nearest(self, text: str, limit: int = 3) -> list[BackgroundMatch]:
+        """The nearest documents of the background whose title this knowledge base does not
+        hold; [] without a background."""
+        if self.background is None:
+            return []
+        held = {d.title for d in self.documents}
+        return self.background.nearest(self.embed_query(normalize_query(text)), held, limit)
+
+    def close(self) -> None:
+        """Close the store and, when it was opened, the background: one process at a time may
+        hold a Qdrant Edge shard, so a later Retriever in this process can open them again."""
+        background = self.__dict__.get("background")
+        if background is not None:
+            background.close()
+        self.store.close()
 
     def dense_neighbours(self, text: str, limit: int = 30, doc_types: list[str] | None = None) -> list[Hit]:
         """The nearest chunks by the query vector alone, raw cosine scores of whole chunks

@@ -11,6 +11,14 @@ if [ -d "$CORPUS" ]; then
 else
   echo "note: sample corpus not found at $CORPUS (set KB_SAMPLE_CORPUS); starting with what ./data holds" >&2
 fi
+# Optional background index (README "Out-of-scope questions and the background index"): the
+# laws this knowledge base does not hold, e.g. KB_BACKGROUND_CORPUS=../shared/corpus/national
+# (≈ 1 h the first time on 2 cores, resumable; unchanged files are skipped afterwards).
+if [ -n "${KB_BACKGROUND_CORPUS:-}" ]; then
+  export KB_BACKGROUND_DIR=${KB_BACKGROUND_DIR:-${KB_DATA_DIR:-data}/background}
+  KB_DATA_DIR="$KB_BACKGROUND_DIR" .venv/bin/kb ingest "$KB_BACKGROUND_CORPUS" \
+    || echo "note: some background files were not ingested (listed above); the app uses the rest" >&2
+fi
 # The first admin account: KB_ADMIN_PASSWORD, or a generated password printed once here.
 .venv/bin/kb users bootstrap
 # Optional demo data (units, users, quizzes, hours) so every page has something to show.

@@ -56,6 +56,16 @@ def test_dense_sparse_and_hybrid_queries_with_filters(store):
         "doc_key"] == "B"
 
 
+def test_query_leaves_out_what_where_not_names(store):
+    """The background index searches every document except those the knowledge base holds."""
+    store.upsert(_points())
+    live = {"record": "chunk", "state": "live"}
+    assert [m.payload["doc_key"] for m in store.query(dense=[1, 0, 0, 0], sparse=None, limit=3, where=live,
+                                                      where_not={"doc_key": ["A"]})] == ["B"]
+    assert [m.payload["doc_key"] for m in store.query(dense=[1, 0, 0, 0], sparse=None, limit=3, where=live,
+                                                      where_not={"doc_key": ["A", "B"]})] == []
+
+
 def test_set_payload_and_delete_by_filter(store):
     store.upsert(_points())
     store.set_payload({"doc_key": "B", "state": "staged"}, {"state": "live"})

@@ -269,6 +269,9 @@ def documents_tab(db: Session, user: User) -> None:
     retriever = answerer().retriever
     docs = list_documents(retriever.store)
     st.caption(f"知识库共 {len(docs)} 件文件，{sum(d.chunks for d in docs)} 个条文块。")
+    if retriever.background is not None:
+        st.caption(f"参照库（判断问题是否超出知识库范围，并提示可能涉及的未收录文件）：{retriever.background.where}，"
+                   f"{retriever.background.document_count} 件文件。")
     if not docs:
         return
     st.dataframe(pd.DataFrame([{

@@ -24,6 +24,7 @@ from kb.answer.abstain import gather, should_abstain, warm_up
 from kb.answer.extractive import MAX_PROVISIONS, citation_for, extract, whole_provision
 from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
+from kb.background import BackgroundMatch, hint_titles
 from kb.config import Settings, load_settings
 from kb.model import Hit
 from kb.query import jargon_in, normalize_query, with_jargon
@@ -42,6 +43,7 @@ class Answerer:
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None) -> None:
         self.settings = settings or load_settings()
         self.retriever = retriever or Retriever(self.settings)
+        _ = self.retriever.background  # a misconfigured background fails here, not on a question
         warm_up()  # jieba's dictionaries load here, not on the first officer's question
 
     def answer(self, question: str, history: list[str] | None = None, filters: dict[str, Any] | None = None,
@@ -74,12 +76,15 @@ class Answerer:
         searched = with_jargon(resolved)
         neighbours = self.retriever.dense_neighbours(searched, doc_types=doc_types)
         signals = self.retriever.signals(searched, hits[:MAX_PROVISIONS])
-        evidence = gather(searched, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus)
+        background = self.retriever.background_nearest(searched)
+        evidence = gather(searched, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus,
+                          background)
         abstain, conf = should_abstain(evidence)
         if abstain and not result.scoped_to:
             related = [citation_for(i + 1, h, 0, _first_sentence_end(h.text), None) for i, h in enumerate(hits[:3])]
             return Answer(question, NO_BASIS, abstained=True, confidence=conf, mode="none", related=related,
-                          reason=f"retrieval evidence too weak (confidence {conf:.2f})", resolved_question=resolved)
+                          reason=f"retrieval evidence too weak (confidence {conf:.2f})", resolved_question=resolved,
+                          notes=_not_held_note(evidence.background_margin, background))
         matches = [x.match(self.retriever.rerank) for x in signals]
         answer = self._compose(question, resolved, searched, hits, matches, history, on_token)
         answer.confidence = conf
@@ -126,6 +131,15 @@ class Answerer:
                 answer.notes.append(f"知识库中《{c.title}》有{len(versions)}个版本，本答案引用现行的{c.version}版本。")
         answer.notes = list(dict.fromkeys(answer.notes))
         return answer
+
+
+def _not_held_note(margin: float | None, background: list[BackgroundMatch]) -> list[str]:
+    """Where the answer probably lies, when a document we do not hold clearly fits the
+    question better than anything we hold."""
+    titles = hint_titles(background, margin)
+    if not titles:
+        return []
+    return [f"这个问题可能涉及知识库未收录的{'、'.join(f'《{t}》' for t in titles)}，可查阅该文件或请管理员收录。"]
 
 
 def _first_sentence_end(text: str) -> int:

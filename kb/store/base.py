@@ -94,10 +94,10 @@ class VectorStore(Protocol):
 
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
               limit: int, where: Where | None = None, fusion: Fusion | None = None,
-              use_parts: bool = True) -> list[Match]:
-        """Dense-only, sparse-only, or hybrid (both given) search. The dense side scores
-        ``parts`` (best of the chunk and its lines) when the store has them and
-        ``use_parts``, else the chunk vector alone."""
+              use_parts: bool = True, where_not: Where | None = None) -> list[Match]:
+        """Dense-only, sparse-only, or hybrid (both given) search among the points that match
+        ``where`` and not ``where_not``. The dense side scores ``parts`` (best of the chunk and
+        its lines) when the store has them and ``use_parts``, else the chunk vector alone."""
 
     def get(self, ids: list[str]) -> list[Match]: ...
 

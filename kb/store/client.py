@@ -103,10 +103,10 @@ class ClientStore:
 
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
               limit: int, where: Where | None = None, fusion: Fusion | None = None,
-              use_parts: bool = True) -> list[Match]:
+              use_parts: bool = True, where_not: Where | None = None) -> list[Match]:
         if not self._exists:
             return []
-        flt = _filter(where) if where else None
+        flt = _filter(where, where_not) if where or where_not else None
         fusion = fusion or Fusion()
         dense_q: list[float] | list[list[float]] | None = [float(x) for x in dense] if dense is not None else None
         using = DENSE
