@@ -22,7 +22,7 @@ _opened: list[Answerer] = []
 
 
 @st.cache_resource(show_spinner="正在加载知识库与向量模型…")
-def _answerer(data_dir: str, qdrant_url: str, embed_cache: str) -> Answerer:
+def _answerer(data_dir: str, qdrant_url: str, embed_cache: str, background: tuple[str, str]) -> Answerer:
     made = Answerer(load_settings())
     _opened.append(made)
     return made
@@ -31,7 +31,7 @@ def _answerer(data_dir: str, qdrant_url: str, embed_cache: str) -> Answerer:
 def answerer() -> Answerer:
     """One Answerer (one Retriever, one embedding model, one store handle) per knowledge base."""
     s = settings()
-    return _answerer(str(s.data_dir), s.qdrant_url, s.embed_cache)
+    return _answerer(str(s.data_dir), s.qdrant_url, s.embed_cache, (s.background_dir, s.background_collection))
 
 
 @st.cache_resource(show_spinner=False)

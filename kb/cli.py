@@ -140,6 +140,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _print_answer(a) -> None:
     print(a.text)
+    notes = [f"注：{note}" for note in a.notes]
+    if a.abstained and notes:  # where the answer probably lies, before what is only possibly related
+        print("\n".join(notes))
+        notes = []
     if a.abstained and a.related:
         print("\n可能相关的条文：")
         for c in a.related:
@@ -149,8 +153,8 @@ def _print_answer(a) -> None:
         for c in a.citations:
             status = "" if c.status == "current" else f"【{c.status}】"
             print(f"  [{c.n}] {c.rendered}{status}")
-    for note in a.notes:
-        print(f"注：{note}")
+    for note in notes:
+        print(note)
     print(f"（{a.how}，置信度 {a.confidence:.2f}）")
 
 

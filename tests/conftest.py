@@ -71,3 +71,23 @@ def small_kb(tmp_path_factory):
 def sample_kb(tmp_path_factory):
     """An Edge store holding the whole sample corpus (39 documents)."""
     return _ingested(tmp_path_factory, "sample_kb", [SAMPLE])
+
+
+# Three files of the national corpus as a background index (kb.background): two laws the
+# sample corpus lacks and 行政处罚法, which it holds, so that one must never count.
+BACKGROUND_FILES = ("行政法规/互联网上网服务营业场所管理条例(2022-03-29).md", "行政法规/快递暂行条例(2019-03-02).md",
+                    "行政法/行政处罚法(2021-01-22).md")
+
+
+@pytest.fixture(scope="session")
+def background_dir(tmp_path_factory):
+    """The data folder of a background index built with the real ingest pipeline."""
+    from ingest.pipeline import Ingestor
+
+    files = [national(f) for f in BACKGROUND_FILES]
+    settings = make_settings(tmp_path_factory.mktemp("background"))
+    ingestor = Ingestor(settings)
+    report = ingestor.ingest(files)
+    ingestor.close()
+    assert not report.failed, report.failed
+    return settings.data_dir

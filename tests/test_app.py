@@ -125,6 +125,24 @@ def test_ask_page_answers_with_citations(site):
     assert any("回答方式：未作答" in c.value for c in at.caption)
 
 
+def test_with_a_background_an_abstention_names_the_law_first(site, background_dir, monkeypatch):
+    """The note that names a law we do not hold comes before the merely related provisions."""
+    from app.resources import close_all
+
+    close_all()  # the configuration changes: the next page run opens a new answerer
+    monkeypatch.setenv("KB_BACKGROUND_DIR", str(background_dir))
+    try:
+        at = site.app("demo.officer1")
+        at.chat_input[0].set_value("快递企业违规收寄禁寄物品怎么处罚").run()
+        assert not at.exception
+        assert "知识库中未找到相关依据" in " ".join(m.value for m in at.markdown)
+        assert any("《快递暂行条例》" in i.value for i in at.info)
+        kinds = [type(e).__name__ for e in at.main if type(e).__name__ in ("Info", "Expander")]
+        assert kinds and kinds[0] == "Info", kinds
+    finally:
+        close_all()
+
+
 def test_ask_page_says_how_a_follow_up_was_read_and_ignores_blank_input(site):
     at = site.app("demo.officer1")
     at.chat_input[0].set_value("行政处罚的听证程序是怎样的").run()

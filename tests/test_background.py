@@ -1,8 +1,9 @@
 """The background index (kb.background): documents the knowledge base does not hold, searched
 by the question's vector, as evidence for abstaining and as a hint where the answer lies.
 
-A real background: three files of the national corpus ingested into their own Edge store,
-one of them (行政处罚法) also held by the knowledge base, so it must never count."""
+A real background (tests/conftest.py ``background_dir``): three files of the national corpus
+ingested into their own Edge store, one of them (行政处罚法) also held by the knowledge base,
+so it must never count."""
 
 from __future__ import annotations
 
@@ -17,24 +18,8 @@ from kb.errors import ConfigError
 from kb.retrieve import Retriever
 from kb.store import StoredPoint, point_id
 from kb.store.edge import EdgeStore
-from tests.conftest import make_settings, national
 
-BACKGROUND_FILES = ("行政法规/互联网上网服务营业场所管理条例(2022-03-29).md", "行政法规/快递暂行条例(2019-03-02).md",
-                    "行政法/行政处罚法(2021-01-22).md")
 PARCELS = "快递企业违规收寄禁寄物品怎么处罚"
-
-
-@pytest.fixture(scope="module")
-def background_dir(tmp_path_factory):
-    from ingest.pipeline import Ingestor
-
-    files = [national(f) for f in BACKGROUND_FILES]
-    settings = make_settings(tmp_path_factory.mktemp("background"))
-    ingestor = Ingestor(settings)
-    report = ingestor.ingest(files)
-    ingestor.close()
-    assert not report.failed, report.failed
-    return settings.data_dir
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
     """Everything under one answer: how a follow-up was read, citations, notes, mode, feedback."""
     if a.resolved_question and a.resolved_question != normalize_query(a.question):
         st.caption(f"已结合上一个问题理解为：「{a.resolved_question}」。如不是这个意思，请把问题问完整。")
+    if a.abstained:  # where the answer probably lies, before what is only possibly related
+        for note in a.notes:
+            st.info(note)
     if a.abstained and a.related:
         st.caption("可能相关的条文：")
         for c in a.related:
@@ -41,8 +44,9 @@ def _show_answer(db: Session, user: User, turn: int, a: Answer) -> None:
         show_citation(c, expanded=len(a.citations) == 1, below=partial(
             st.button, "在法规库中查看全文与上下条", key=f"ask_open_{turn}_{c.n}", icon=":material/menu_book:",
             on_click=_open_in_library, args=(c.doc_key, c.path), type="tertiary"))
-    for note in a.notes:
-        st.info(note)
+    if not a.abstained:
+        for note in a.notes:
+            st.info(note)
     st.caption(f"回答方式：{a.how} · 置信度 {a.confidence:.2f}")
     _feedback(db, user, turn, a)
 
