@@ -23,7 +23,7 @@ import numpy as np
 
 from eval.gold import load_gold
 from kb.answer import RETRIEVE_K
-from kb.answer.abstain import gather, model_file
+from kb.answer.abstain import BACKGROUND_FEATURES, FEATURES, gather, model_file
 from kb.config import load_settings
 from kb.retrieve import Retriever
 
@@ -88,11 +88,13 @@ def main() -> int:
             if f is not None:
                 names.add(f[0])
                 rows.append((f[1], label, q.query))
+    has_background = retriever.background is not None
     retriever.close()
-    if len(names) != 1:
-        raise SystemExit(f"the questions gave different kinds of evidence ({sorted(names)}): does the "
-                         "background hold every document of this knowledge base for some of them?")
-    (feature_names,) = names
+    want = BACKGROUND_FEATURES if has_background else FEATURES
+    if names != {want}:
+        raise SystemExit(f"expected the features {list(want)} for every question, got {sorted(names)}: with a "
+                         "background configured, does the knowledge base hold every document in it?")
+    feature_names = want
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
     print(f"{int(y.sum())} in-scope and {int((1 - y).sum())} out-of-scope questions with features "

@@ -17,6 +17,7 @@ checked when the background is opened, by embedding one of its chunks again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from kb.store import VectorStore, Where, open_store
 # to 0.9995 (kb.native); another model lands far lower.
 SAME_MODEL_COSINE = 0.99
 _LIVE: Where = {"record": "chunk", "state": "live"}
+log = logging.getLogger(__name__)
 # When to name the background's documents to the officer. Abstention is the calibrated
 # model's call; naming a law is a hint, given only where it is clearly the better fit. Read
 # off the sample gold set: every legal out-of-scope question's best background match scores
@@ -42,7 +44,6 @@ HINT_SPREAD = 0.01  # a second title only when nearly as good as the first
 @dataclass(frozen=True)
 class BackgroundMatch:
     title: str
-    path: str
     score: float  # cosine of the question with the chunk or its best line
 
 
@@ -60,6 +61,7 @@ class Background:
 
     @property
     def document_count(self) -> int:
+        """Documents in the background, held ones included (the admin page shows it)."""
         return sum(len(keys) for keys in self._keys_by_title.values())
 
     def nearest(self, vector: list[float], held_titles: set[str], limit: int = 3) -> list[BackgroundMatch]:
@@ -71,7 +73,7 @@ class Background:
         for m in matches:
             title = str(m.payload.get("title", ""))
             if title and title not in best:
-                best[title] = BackgroundMatch(title, str(m.payload.get("path", "")), m.score)
+                best[title] = BackgroundMatch(title, m.score)
         return list(best.values())[:limit]
 
     def check_model(self, embedder: Embedder) -> None:
@@ -79,7 +81,7 @@ class Background:
         sample = self.store.scroll(_LIVE, limit=1)
         if not sample:
             raise ConfigError(f"参照库 {self.where} 中没有文件 / the background index at {self.where} holds no "
-                              "documents; build it with `kb ingest` or unset KB_BACKGROUND_DIR")
+                              "documents; fill it with `kb ingest` (or `kb copy` to a collection) or unset the setting")
         payload = sample[0].payload
         vector = embedder.embed_passages([f"{payload.get('breadcrumb', '')}\n{payload.get('text', '')}"])[0]
         chunk_cos, _line = self.store.cosines([float(x) for x in vector], [sample[0].id]).get(sample[0].id, (0.0, 0.0))
@@ -89,6 +91,7 @@ class Background:
                               "same text); rebuild it with this configuration")
 
     def close(self) -> None:
+        """Release the store: one process at a time may hold a Qdrant Edge folder."""
         self.store.close()
 
 
@@ -101,7 +104,11 @@ def hint_titles(matches: list[BackgroundMatch], margin: float | None) -> list[st
 
 def open_background(settings: Settings, embedder: Embedder) -> Background | None:
     """The configured background, checked; None when none is configured."""
-    if settings.qdrant_url and settings.background_collection:
+    if settings.background_collection and not settings.qdrant_url:
+        raise ConfigError("KB_BACKGROUND_COLLECTION 需要同时设置 KB_QDRANT_URL / KB_BACKGROUND_COLLECTION names a "
+                          "collection on the Qdrant server of KB_QDRANT_URL, which is not set; use KB_BACKGROUND_DIR "
+                          "for a data folder")
+    if settings.background_collection:
         if settings.background_collection == settings.collection:
             raise ConfigError("KB_BACKGROUND_COLLECTION 指向知识库自身的集合 / KB_BACKGROUND_COLLECTION names the "
                               "knowledge base's own collection")
@@ -125,4 +132,7 @@ def open_background(settings: Settings, embedder: Embedder) -> Background | None
     except ConfigError:
         background.close()
         raise
+    if not store.has_parts:
+        log.warning("the background index at %s has no part vectors; the abstention model was calibrated on one "
+                    "with them (build it with KB_PART_VECTORS=true, the default)", where)
     return background

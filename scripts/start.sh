@@ -14,10 +14,17 @@ fi
 # Optional background index (README "Out-of-scope questions and the background index"): the
 # laws this knowledge base does not hold, e.g. KB_BACKGROUND_CORPUS=../shared/corpus/national
 # (≈ 1 h the first time on 2 cores, resumable; unchanged files are skipped afterwards).
+# Always a folder of its own (Qdrant Edge, its own records file), whatever the knowledge base uses.
 if [ -n "${KB_BACKGROUND_CORPUS:-}" ]; then
-  export KB_BACKGROUND_DIR=${KB_BACKGROUND_DIR:-${KB_DATA_DIR:-data}/background}
-  KB_DATA_DIR="$KB_BACKGROUND_DIR" .venv/bin/kb ingest "$KB_BACKGROUND_CORPUS" \
-    || echo "note: some background files were not ingested (listed above); the app uses the rest" >&2
+  BACKGROUND=${KB_BACKGROUND_DIR:-${KB_DATA_DIR:-data}/background}
+  KB_QDRANT_URL= KB_DATABASE_URL= KB_DATA_DIR="$BACKGROUND" .venv/bin/kb ingest "$KB_BACKGROUND_CORPUS" \
+    || echo "note: some background files were not ingested (listed above)" >&2
+  if [ -d "$BACKGROUND/qdrant" ]; then
+    export KB_BACKGROUND_DIR=$BACKGROUND
+  else
+    echo "warning: no background index at $BACKGROUND; starting without one" >&2
+    unset KB_BACKGROUND_DIR
+  fi
 fi
 # The first admin account: KB_ADMIN_PASSWORD, or a generated password printed once here.
 .venv/bin/kb users bootstrap

@@ -102,6 +102,8 @@ def site(tmp_path_factory):
     mp.setenv("KB_EMBED_CACHE", str(EMBED_CACHE))
     mp.setenv("KB_DATABASE_URL", "")
     mp.delenv("KB_QDRANT_URL", raising=False)
+    mp.delenv("KB_BACKGROUND_DIR", raising=False)
+    mp.delenv("KB_BACKGROUND_COLLECTION", raising=False)
     yield Site(tmp)
     from app.resources import close_all
 

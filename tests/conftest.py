@@ -45,6 +45,9 @@ def make_settings(tmp: Path, **overrides):
     from kb.config import load_settings
 
     overrides.setdefault("embed_cache", str(EMBED_CACHE))
+    # a developer's own background (README) must not reach the tests: each test says its own
+    overrides.setdefault("background_dir", "")
+    overrides.setdefault("background_collection", "")
     return load_settings(config_file=tmp / "absent.toml", data_dir=tmp, **overrides)
 
 

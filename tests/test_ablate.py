@@ -26,7 +26,7 @@ def test_configured_row_is_the_shipped_retriever(small_kb):
         assert row.ranks == shipped.ranks
         assert sum(1 for x in row.ranks if x) >= len(questions) // 2
     finally:
-        r.store.close()
+        r.close()
 
 
 def test_type_prior_moves_laws_down_and_is_restored(small_kb):
@@ -44,7 +44,7 @@ def test_type_prior_moves_laws_down_and_is_restored(small_kb):
         found_after = [a for a in after if a]
         assert sum(found_after) / max(len(found_after), 1) > sum(found_before) / len(found_before)
     finally:
-        r.store.close()
+        r.close()
 
 
 def test_tuned_idea_reports_a_held_out_rank_for_every_question(small_kb):
@@ -61,7 +61,7 @@ def test_tuned_idea_reports_a_held_out_rank_for_every_question(small_kb):
         with applied(r, {"prf_weight": 0.5, "prf_terms": 10}):
             assert len(ranks(r, questions, keys)) == len(questions)
     finally:
-        r.store.close()
+        r.close()
 
 
 def test_definitions_are_mined_from_real_statute_text():
@@ -93,4 +93,4 @@ def test_document_routing_uses_one_centroid_per_document(small_kb):
         assert checked >= len(questions) // 2
         assert r.route_weight == 0.0 and len(ranks(r, questions, doc_keys)) == len(questions)
     finally:
-        r.store.close()
+        r.close()

@@ -13,7 +13,7 @@ from kb.retrieve import Retriever
 def answerer(small_kb):
     r = Retriever(small_kb)
     yield Answerer(small_kb, r)
-    r.store.close()
+    r.close()
 
 
 def assert_verifiable(a):

@@ -25,7 +25,7 @@ FELL_BACK = "已改用摘录式回答"
 def retriever(small_kb):
     r = Retriever(small_kb)
     yield r
-    r.store.close()
+    r.close()
 
 
 @pytest.fixture

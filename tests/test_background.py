@@ -80,6 +80,15 @@ def test_misconfigurations_are_clear_errors(small_kb, tmp_path):
         retriever.close()
     with pytest.raises(ConfigError, match="没有索引"):
         open_background(replace(small_kb, background_dir=str(tmp_path / "nothing")), _embedder(small_kb))
+    with pytest.raises(ConfigError, match="KB_QDRANT_URL"):
+        open_background(replace(small_kb, background_collection="laws"), _embedder(small_kb))
+
+
+def test_a_failed_background_check_leaves_the_store_free(small_kb, tmp_path):
+    """The Answerer that opened the store closes it again, so the next one can open it."""
+    with pytest.raises(ConfigError):
+        Answerer(replace(small_kb, background_dir=str(tmp_path / "nothing")))
+    Answerer(small_kb).retriever.close()
 
 
 def test_a_background_embedded_by_another_model_is_refused(small_kb, tmp_path):

@@ -21,7 +21,7 @@ def test_sample_gold_recall(sample_kb):
     try:
         hybrid, bm25 = evaluate(r, questions, modes=("hybrid",))
     finally:
-        r.store.close()
+        r.close()
     assert hybrid.recall(5) >= 0.85
     assert hybrid.recall(5) > bm25.recall(5) + 0.1
     assert hybrid.recall(5, "reference") == 1.0

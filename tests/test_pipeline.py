@@ -34,7 +34,7 @@ def test_small_kb_chunks_match_document_text(small_kb):
             assert text[p["start"]:p["end"]] == p["text"]
             assert p["state"] == "live"
     finally:
-        r.store.close()
+        r.close()
 
 
 def test_each_chunk_carries_its_vector_then_one_per_line(small_kb):
@@ -48,7 +48,7 @@ def test_each_chunk_carries_its_vector_then_one_per_line(small_kb):
         assert r.store.has_parts
         points = [p for batch in r.store.export() for p in batch if p.payload.get("record") == "chunk"]
     finally:
-        r.store.close()
+        r.close()
     by_path = {(p.payload["short_title"], p.payload["path"]): p for p in points}
     art = by_path[("行政处罚法", "第三十三条")]  # three 款
     lines = [x for x in art.payload["text"].split("\n") if x.strip()]
@@ -169,7 +169,7 @@ def test_two_versions_current_preferred_and_labelled(tmp_path):
         ref = r.search("罚款决定与罚款收缴分离实施办法第十七条").hits
         assert ref[0].version == "1997-11-17" and "新版" in ref[0].text
     finally:
-        r.store.close()
+        r.close()
 
 
 @pytest.mark.slow
@@ -208,4 +208,4 @@ def test_killed_ingest_leaves_a_consistent_resumable_store(tmp_path):
         assert r.store.count({"record": "chunk", "state": "live"}) == 17 + 71 + 86
         assert r.store.count({"record": "chunk"}) == 17 + 71 + 86  # nothing staged or stale is left
     finally:
-        r.store.close()
+        r.close()

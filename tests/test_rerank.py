@@ -27,7 +27,7 @@ def retrievers(small_kb):
     reranked = Retriever(small_kb)
     fused = Retriever(replace(small_kb, rerank_depth=0), store=reranked.store)
     yield fused, reranked
-    reranked.store.close()
+    reranked.close()
 
 
 def _hit(key: str, text: str) -> Hit:

@@ -13,7 +13,7 @@ from kb.retrieve import Retriever
 def retriever(small_kb):
     r = Retriever(small_kb)
     yield r
-    r.store.close()
+    r.close()
 
 
 def top(r, q, **kw):

@@ -69,7 +69,7 @@ def test_edge_copy_answers_every_question_as_the_source(small_kb, tmp_path):
         reranked = Retriever(settings, store=fused.store)
         out = {q: ([h.chunk_key for h in fused.search(q, k=10).hits],
                    [h.chunk_key for h in reranked.search(q, k=3).hits]) for q in QUESTIONS}
-        fused.store.close()
+        fused.close()
         return out
 
     want = answers(small_kb)

@@ -26,6 +26,7 @@ from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
 from kb.background import BackgroundMatch, hint_titles
 from kb.config import Settings, load_settings
+from kb.errors import KBError
 from kb.model import Hit
 from kb.query import jargon_in, normalize_query, with_jargon
 from kb.retrieve import Retriever
@@ -43,7 +44,12 @@ class Answerer:
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None) -> None:
         self.settings = settings or load_settings()
         self.retriever = retriever or Retriever(self.settings)
-        _ = self.retriever.background  # a misconfigured background fails here, not on a question
+        try:
+            _ = self.retriever.background  # a misconfigured background fails here, not on a question
+        except KBError:
+            if retriever is None:  # ours: release the store (one holder per Edge folder)
+                self.retriever.close()
+            raise
         warm_up()  # jieba's dictionaries load here, not on the first officer's question
 
     def answer(self, question: str, history: list[str] | None = None, filters: dict[str, Any] | None = None,

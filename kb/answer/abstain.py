@@ -29,11 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from kb.background import BackgroundMatch
 from kb.model import Hit
 from kb.rerank import Signals
 from kb.sparse import tokenize, word_frequencies
+
+if TYPE_CHECKING:
+    from kb.background import BackgroundMatch
 
 FEATURES = ("dense_top", "coverage", "rare_coverage", "absent_nouns", "length", "top_line", "top_chunk")
 BACKGROUND_FEATURES = (*FEATURES, "background_margin")
@@ -102,6 +105,7 @@ def gather(question: str, hits: list[Hit], dense_scores: list[float], top: Signa
 
 
 def model_file(features: tuple[str, ...]) -> str:
+    """Where the model for evidence with ``features`` is stored (kb/resources)."""
     return "abstain.json" if features == FEATURES else "abstain_background.json"
 
 
