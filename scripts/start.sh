@@ -19,7 +19,7 @@ if [ -n "${KB_BACKGROUND_CORPUS:-}" ]; then
   BACKGROUND=${KB_BACKGROUND_DIR:-${KB_DATA_DIR:-data}/background}
   KB_QDRANT_URL= KB_DATABASE_URL= KB_DATA_DIR="$BACKGROUND" .venv/bin/kb ingest "$KB_BACKGROUND_CORPUS" \
     || echo "note: some background files were not ingested (listed above)" >&2
-  if [ -d "$BACKGROUND/qdrant" ]; then
+  if KB_QDRANT_URL= KB_DATA_DIR="$BACKGROUND" .venv/bin/kb docs 2>/dev/null | tail -n 1 | grep -qv '^0 documents'; then
     export KB_BACKGROUND_DIR=$BACKGROUND
   else
     echo "warning: no background index at $BACKGROUND; starting without one" >&2

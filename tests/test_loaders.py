@@ -564,7 +564,8 @@ def test_unsupported_extensions(tmp_path, name):
 
 
 def test_missing_file_and_directory(tmp_path):
-    assert reason(tmp_path / "nope.md") == "file does not exist; check the path"
+    assert reason(tmp_path / "nope.md") == "no such file or folder; check the path"
+    assert reason(tmp_path / "no-such-folder") == "no such file or folder; check the path"  # not "unsupported type"
     folder = tmp_path / "folder.md"
     folder.mkdir()
     assert reason(folder).startswith("is a directory")

@@ -79,6 +79,8 @@ _TEXT_READERS: dict[str, Callable[[bytes, Path], str]] = {
 def load(path: str | Path) -> SourceText:
     """Read ``path`` into a :class:`SourceText` with normalised text and metadata."""
     path = Path(path)
+    if not path.exists():  # before the type: a mistyped folder has no suffix either
+        raise LoadError(path, "no such file or folder; check the path")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         kinds = ", ".join(sorted(set(FORMATS)))
