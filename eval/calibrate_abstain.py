@@ -3,12 +3,13 @@
 In-scope questions (eval/gold/sample.jsonl) are positives, out-of-scope ones
 (eval/gold/out_of_scope.jsonl) negatives. Features come from exactly the path `kb ask` takes
 (kb.answer.abstain.gather). A logistic regression (numpy, L2) is fitted; the threshold is the
-highest one that keeps false abstentions on in-scope questions at or under the target (5 %).
-Two-fold cross-validation reports the held-out rates before the final fit on everything.
+highest one that keeps false abstentions on the fitted in-scope questions at or under a target,
+and the target is the largest whose held-out false abstention (ten shuffles of 2 folds) stays
+within the goal (5 %): what new questions would see, not what the fitted ones do.
 With a background index configured (KB_BACKGROUND_DIR, kb.background) the model with the
 background feature is fitted and written to abstain_background.json instead.
 
-    KB_DATA_DIR=… [KB_BACKGROUND_DIR=…] python -m eval.calibrate_abstain [--target 0.05] [--write]
+    KB_DATA_DIR=… [KB_BACKGROUND_DIR=…] python -m eval.calibrate_abstain [--goal 0.05] [--write]
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def features(retriever: Retriever, query: str) -> tuple[tuple[str, ...], list[fl
     ev = gather(query, result.hits, [n.score for n in neighbours], top, retriever.term_in_corpus,
                 retriever.background_nearest(query))
     return ev.features, ev.vector()
+
+
+TARGETS = (0.03, 0.035, 0.04, 0.045, 0.05)  # in-sample false-abstention rates tried (choose_target)
 
 
 def fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], l2: float = 0.1, steps: int = 3000,
@@ -74,10 +78,44 @@ def rates(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return false_abstain, oos_abstain
 
 
+def held_out(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], target: float,
+             shuffles: int = 10) -> tuple[float, float]:
+    """Mean held-out (false abstention, out-of-scope abstention) over ``shuffles`` 2-fold
+    splits, each half's model and threshold fitted on the other half with ``target``."""
+    fas, oas = [], []
+    for seed in range(shuffles):
+        idx = list(range(len(y)))
+        random.Random(seed).shuffle(idx)
+        halves = [idx[::2], idx[1::2]]
+        for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+            params = fit(x[train], y[train], names)
+            params["threshold"] = choose_threshold(probs(params, x[train])[y[train] == 1], target)
+            fa, oa = rates(params, x[test], y[test])
+            fas.append(fa)
+            oas.append(oa)
+    return float(np.mean(fas)), float(np.mean(oas))
+
+
+def choose_target(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], goal: float) -> float:
+    """The largest fitting target whose *held-out* false abstention stays within ``goal``.
+
+    A threshold fitted to allow exactly ``goal`` on the questions it was fitted on lets more
+    through on new ones (held out 6.3 % at a 5 % target, with the background), so the target
+    is chosen by what new questions would see."""
+    chosen = TARGETS[0]
+    for target in TARGETS:
+        fa, oa = held_out(x, y, names, target)
+        print(f"target {target:.3f}: held-out false abstention {fa:.1%}, out-of-scope abstention {oa:.1%}")
+        if fa <= goal:
+            chosen = target
+    return chosen
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--target", type=float, default=0.05, help="allowed false-abstention rate on in-scope")
-    ap.add_argument("--write", action="store_true", help="store the fitted model in kb/resources/abstain.json")
+    ap.add_argument("--goal", type=float, default=0.05,
+                    help="false-abstention rate on in-scope questions that new questions should stay within")
+    ap.add_argument("--write", action="store_true", help="store the fitted model in kb/resources")
     args = ap.parse_args()
     retriever = Retriever(load_settings())
     rows = []
@@ -98,19 +136,13 @@ def main() -> int:
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
     print(f"{int(y.sum())} in-scope and {int((1 - y).sum())} out-of-scope questions with features "
-          "(explicit references excluded: they are looked up)")
-    idx = list(range(len(rows)))
-    random.Random(11).shuffle(idx)
-    folds = [idx[::2], idx[1::2]]
-    for i, (train, test) in enumerate([(folds[0], folds[1]), (folds[1], folds[0])]):
-        params = fit(x[train], y[train], feature_names)
-        params["threshold"] = choose_threshold(probs(params, x[train])[y[train] == 1], args.target)
-        fa, oa = rates(params, x[test], y[test])
-        print(f"fold {i}: held-out false abstention {fa:.1%} (in-scope), abstention {oa:.1%} (out-of-scope)")
+          "(explicit references excluded: they are looked up); ten shuffles of 2 folds:")
+    target = choose_target(x, y, feature_names, args.goal)
     params = fit(x, y, feature_names)
-    params["threshold"] = choose_threshold(probs(params, x)[y == 1], args.target)
+    params["threshold"] = choose_threshold(probs(params, x)[y == 1], target)
     fa, oa = rates(params, x, y)
-    print(f"all: false abstention {fa:.1%}, out-of-scope abstention {oa:.1%}, threshold {params['threshold']:.3f}")
+    print(f"chosen target {target:.3f}; fitted on all: false abstention {fa:.1%}, out-of-scope abstention {oa:.1%}, "
+          f"threshold {params['threshold']:.3f}")
     print("weights:", dict(zip(feature_names, np.round(params["weights"], 3), strict=True)))
     if args.write:
         path = Path(str(resources.files("kb.resources").joinpath(model_file(feature_names))))
