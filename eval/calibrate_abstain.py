@@ -17,28 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from eval.gold import load_gold
-from kb.answer import RETRIEVE_K
-from kb.answer.abstain import BACKGROUND_FEATURES, FEATURES, gather, model_file
+from kb.answer import RETRIEVE_K, Answerer
+from kb.answer.abstain import BACKGROUND_FEATURES, FEATURES, model_file
 from kb.config import load_settings
-from kb.retrieve import Retriever
+from kb.query import normalize_query, with_jargon
 
 
-def features(retriever: Retriever, query: str) -> tuple[tuple[str, ...], list[float]] | None:
-    """The names and values of the evidence; None for explicit references: they are looked
-    up, never abstained on."""
-    result = retriever.search(query, k=RETRIEVE_K)
+def features(answerer: Answerer, query: str) -> tuple[tuple[str, ...], list[float]] | None:
+    """The names and values of the evidence, gathered as `kb ask` gathers it; None for
+    explicit references: they are looked up, never abstained on."""
+    q = normalize_query(query)
+    result = answerer.retriever.search(q, k=RETRIEVE_K)
     if any(r.article for r in result.references) or not result.hits:
         return None
-    neighbours = retriever.dense_neighbours(query)
-    top = retriever.signals(query, result.hits[:1])[0]
-    ev = gather(query, result.hits, [n.score for n in neighbours], top, retriever.term_in_corpus,
-                retriever.background_nearest(query))
+    ev = answerer.evidence(with_jargon(q), result.hits)[0]
     return ev.features, ev.vector()
 
 
@@ -117,12 +116,13 @@ def main() -> int:
                     help="false-abstention rate on in-scope questions that new questions should stay within")
     ap.add_argument("--write", action="store_true", help="store the fitted model in kb/resources")
     args = ap.parse_args()
-    retriever = Retriever(load_settings())
+    answerer = Answerer(replace(load_settings(), llm_base_url=""))
+    retriever = answerer.retriever
     rows = []
     names: set[tuple[str, ...]] = set()
     for label, name in ((1, "sample"), (0, "out_of_scope")):
         for q in load_gold(name):
-            f = features(retriever, q.query)
+            f = features(answerer, q.query)
             if f is not None:
                 names.add(f[0])
                 rows.append((f[1], label, q.query))

@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kb.chunking import stored_embed_text
 from kb.config import Settings
 from kb.embed import Embedder
 from kb.errors import ConfigError
@@ -67,6 +68,7 @@ class Background:
     def nearest(self, vector: list[float], held_titles: set[str], limit: int = 3) -> list[BackgroundMatch]:
         """The best match in each of the ``limit`` nearest documents whose title is not held."""
         held_keys = sorted(k for t in held_titles for k in self._keys_by_title.get(t, []))
+        # several chunks of one document may come first: fetch enough for ``limit`` documents
         matches = self.store.query(dense=vector, sparse=None, limit=limit * 10, where=_LIVE,
                                    where_not={"doc_key": held_keys} if held_keys else None)
         best: dict[str, BackgroundMatch] = {}
@@ -82,8 +84,7 @@ class Background:
         if not sample:
             raise ConfigError(f"参照库 {self.where} 中没有文件 / the background index at {self.where} holds no "
                               "documents; fill it with `kb ingest` (or `kb copy` to a collection) or unset the setting")
-        payload = sample[0].payload
-        vector = embedder.embed_passages([f"{payload.get('breadcrumb', '')}\n{payload.get('text', '')}"])[0]
+        vector = embedder.embed_passages([stored_embed_text(sample[0].payload)])[0]
         chunk_cos, _line = self.store.cosines([float(x) for x in vector], [sample[0].id]).get(sample[0].id, (0.0, 0.0))
         if chunk_cos < SAME_MODEL_COSINE:
             raise ConfigError(f"参照库 {self.where} 由另一个向量模型生成，无法与知识库比较 / the background index at "

@@ -77,6 +77,7 @@ class Retriever:
             for name in doc.names():
                 self._by_name.setdefault(name, []).append(doc)
         self._current_titles = {d.title for d in self.documents if d.status == "current"}
+        self._titles = {d.title for d in self.documents}
         add_terms(self._by_name)
 
     # -- public --------------------------------------------------------------------------
@@ -154,8 +155,7 @@ class Retriever:
         hold; [] without a background."""
         if self.background is None:
             return []
-        held = {d.title for d in self.documents}
-        return self.background.nearest(self.embed_query(normalize_query(text)), held, limit)
+        return self.background.nearest(self.embed_query(normalize_query(text)), self._titles, limit)
 
     def close(self) -> None:
         """Close the store and, when it was opened, the background: one process at a time may

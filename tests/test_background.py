@@ -97,8 +97,9 @@ def test_a_background_embedded_by_another_model_is_refused(small_kb, tmp_path):
     store = EdgeStore(tmp_path / "other" / "qdrant")
     store.ensure_schema(embedder.dim)
     text, other = "第一条 为了加强互联网上网服务营业场所的管理，制定本条例。", "今天天气晴朗，适合出游。"
-    store.upsert([StoredPoint(point_id("x"), {"record": "chunk", "state": "live", "title": "某条例", "path": "第一条",
-                                              "breadcrumb": "某条例", "text": text},
+    payload = {"record": "chunk", "state": "live", "title": "某条例", "doc_key": "某条例", "path": "第一条",
+               "breadcrumb": "某条例", "text": text, "start": 0, "end": len(text)}
+    store.upsert([StoredPoint(point_id("x"), payload,
                               dense=embedder.embed_passages([f"某条例\n{other}"])[0].tolist())])
     store.close()
     with pytest.raises(ConfigError, match="另一个向量模型"):

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kb.answer.abstain import gather, should_abstain, warm_up
+from kb.answer.abstain import Evidence, gather, should_abstain, warm_up
 from kb.answer.extractive import MAX_PROVISIONS, citation_for, extract, whole_provision
 from kb.answer.followup import resolve_followup
 from kb.answer.model import Answer, Citation
@@ -29,6 +29,7 @@ from kb.config import Settings, load_settings
 from kb.errors import KBError
 from kb.model import Hit
 from kb.query import jargon_in, normalize_query, with_jargon
+from kb.rerank import Signals
 from kb.retrieve import Retriever
 
 __all__ = ["Answer", "Answerer", "Citation", "answer"]
@@ -80,11 +81,7 @@ class Answerer:
                           resolved_question=resolved)
         # An officers' name for a rule (首违不罚) is judged and quoted by the statute's wording, as it was searched.
         searched = with_jargon(resolved)
-        neighbours = self.retriever.dense_neighbours(searched, doc_types=doc_types)
-        signals = self.retriever.signals(searched, hits[:MAX_PROVISIONS])
-        background = self.retriever.background_nearest(searched)
-        evidence = gather(searched, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus,
-                          background)
+        evidence, signals, background = self.evidence(searched, hits, doc_types)
         abstain, conf = should_abstain(evidence)
         if abstain and not result.scoped_to:
             related = [citation_for(i + 1, h, 0, _first_sentence_end(h.text), None) for i, h in enumerate(hits[:3])]
@@ -96,6 +93,19 @@ class Answerer:
         answer.confidence = conf
         answer.notes.extend(f"「{name}」按条文的表述理解为「{wording}」。" for name, wording in jargon_in(resolved))
         return self._finish(answer)
+
+    def evidence(self, searched: str, hits: list[Hit], doc_types: list[str] | None = None
+                 ) -> tuple[Evidence, list[Signals], list[BackgroundMatch]]:
+        """What decides whether to answer ``searched`` (the question as searched, officers'
+        names for rules spelled out) from its hybrid ``hits``: the abstention evidence, the
+        second-stage signals of the provisions an answer may quote, and the nearest documents
+        of the background. eval/calibrate_abstain fits the model on exactly this."""
+        neighbours = self.retriever.dense_neighbours(searched, doc_types=doc_types)
+        signals = self.retriever.signals(searched, hits[:MAX_PROVISIONS])
+        background = self.retriever.background_nearest(searched)
+        evidence = gather(searched, hits, [n.score for n in neighbours], signals[0], self.retriever.term_in_corpus,
+                          background)
+        return evidence, signals, background
 
     def _compose(self, question: str, resolved: str, searched: str, hits: list[Hit], matches: list[float],
                  history: list[str] | None, on_token: Callable[[str], None] | None) -> Answer:
